@@ -1,0 +1,104 @@
+"""The command line (python -m app ...). Every command takes --json and then prints one JSON object.
+
+Errors the user can fix print one clear line on stderr and exit 2; nothing is printed as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app import __version__
+from app.errors import ScalpDeskError
+
+log = logging.getLogger("app")
+
+Handler = Callable[[argparse.Namespace], dict[str, Any]]
+_COMMANDS: dict[str, tuple[Handler, Callable[[dict[str, Any]], str]]] = {}
+
+
+def command(name: str, text: Callable[[dict[str, Any]], str]) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        _COMMANDS[name] = (fn, text)
+        return fn
+    return deco
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--config", metavar="PATH", help="configuration file (default: the user's config.json)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scalpdesk", description="ScalpDesk: confluence signals, honestly "
+                                     "measured. Without a command the desktop app starts (main.py).")
+    parser.add_argument("--version", action="version", version=f"ScalpDesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    from app import commands
+
+    commands.add_parsers(sub, _common)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    _setup_logging(getattr(args, "verbose", False))
+    from app import commands  # noqa: F401  (registers the handlers)
+
+    handler, text = _COMMANDS[args.command]
+    try:
+        result = handler(args)
+    except ScalpDeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the details in the log
+        path = _crash_log(exc)
+        print(f"internal error: {type(exc).__name__}: {exc}. Details were written to {path}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(result, default=_json_default))
+    else:
+        print(text(result))
+    return 0
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _crash_log(exc: BaseException) -> str:
+    from app import paths
+    from app.security import redact
+
+    try:
+        folder = paths.user_data_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "crash.log"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(redact("".join(traceback.format_exception(exc))) + "\n")
+        return str(path)
+    except OSError:
+        return "(could not write the crash log)"

@@ -1,0 +1,1 @@
+"""Pure analysis: dataclasses and functions on arrays, no I/O, no Qt."""

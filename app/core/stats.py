@@ -1,0 +1,123 @@
+"""Statistics of decided signals, reused by the backtester, the GUI and the reports.
+
+Win rate = wins / decided signals (expired ones count as not won), always with a Wilson 95 % interval
+and its sample size. Below MIN_SAMPLES a rate is reported as None ("not enough history").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+MIN_SAMPLES = 30
+Z95 = 1.959963984540054
+
+
+def wilson(wins: int, n: int, z: float = Z95) -> tuple[float, float]:
+    if n <= 0:
+        return (0.0, 1.0)
+    p = wins / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def profit_factor(pnl: np.ndarray) -> float | None:
+    gross_win = float(pnl[pnl > 0].sum())
+    gross_loss = float(-pnl[pnl < 0].sum())
+    if gross_loss == 0:
+        return None  # undefined (no losing signal): shown as "n/a", never as infinity
+    return gross_win / gross_loss
+
+
+def max_drawdown(pnl: np.ndarray) -> float:
+    """Largest fall of the cumulative pnl_pct curve from its running peak (percentage points)."""
+    if len(pnl) == 0:
+        return 0.0
+    equity = np.r_[0.0, np.cumsum(pnl)]
+    return float(np.max(np.maximum.accumulate(equity) - equity))
+
+
+def summary(outcome: Iterable[str] | np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> dict[str, Any]:
+    out = np.asarray(list(outcome) if not isinstance(outcome, np.ndarray) else outcome)
+    pnl = np.asarray(pnl, dtype=np.float64)
+    n = len(out)
+    wins = int(np.sum(out == "WIN"))
+    losses = int(np.sum(out == "LOSS"))
+    expired = int(np.sum(out == "EXPIRED"))
+    lo, hi = wilson(wins, n)
+    enough = n >= MIN_SAMPLES
+    return {
+        "signals": n, "wins": wins, "losses": losses, "expired": expired,
+        "win_rate": (wins / n) if enough else None,
+        "ci_low": lo if enough else None, "ci_high": hi if enough else None,
+        "enough_history": enough,
+        "profit_factor": profit_factor(pnl) if n else None,
+        "expectancy_pct": float(pnl.mean()) if n else None,
+        "net_pnl_pct": float(pnl.sum()),
+        "max_drawdown_pct": max_drawdown(pnl),
+        "avg_bars_held": float(np.mean(bars)) if bars is not None and len(bars) else None,
+    }
+
+
+def rate_entry(wins: int, n: int) -> dict[str, Any]:
+    lo, hi = wilson(wins, n)
+    enough = n >= MIN_SAMPLES
+    return {"n": n, "wins": wins, "win_rate": wins / n if enough else None,
+            "ci_low": lo if enough else None, "ci_high": hi if enough else None}
+
+
+def by_score(score: np.ndarray, outcome: np.ndarray, width: float = 5.0) -> list[dict[str, Any]]:
+    """5-point buckets [lo, hi) of the confluence score (100 falls in the last bucket)."""
+    score = np.asarray(score, dtype=np.float64)
+    out = np.asarray(outcome)
+    rows = []
+    if len(score) == 0:
+        return rows
+    bucket = np.minimum(np.floor(score / width), 100.0 / width - 1)
+    for b in np.unique(bucket):
+        mask = bucket == b
+        entry = {"lo": float(b * width), "hi": float((b + 1) * width)}
+        entry.update(rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum())))
+        rows.append(entry)
+    return rows
+
+
+def by_key(keys: Iterable[Any], outcome: np.ndarray, pnl: np.ndarray) -> dict[str, dict[str, Any]]:
+    keys = list(keys)
+    out = np.asarray(outcome)
+    pnl = np.asarray(pnl, dtype=np.float64)
+    result: dict[str, dict[str, Any]] = {}
+    for key in sorted(set(keys), key=str):
+        mask = np.array([k == key for k in keys])
+        entry = rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum()))
+        entry["expectancy_pct"] = float(pnl[mask].mean())
+        entry["profit_factor"] = profit_factor(pnl[mask])
+        result[str(key)] = entry
+    return result
+
+
+def by_pattern(patterns: list[list[str]], outcome: np.ndarray, pnl: np.ndarray) -> dict[str, dict[str, Any]]:
+    out = np.asarray(outcome)
+    pnl = np.asarray(pnl, dtype=np.float64)
+    names = sorted({p for ps in patterns for p in ps})
+    result = {}
+    for name in names:
+        mask = np.array([name in ps for ps in patterns])
+        entry = rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum()))
+        entry["expectancy_pct"] = float(pnl[mask].mean())
+        result[name] = entry
+    return result
+
+
+def accuracy_text(entry: dict[str, Any] | None) -> str:
+    """How a historical accuracy is shown: '57% (52–62%, n=340)' or 'not enough history (n=12)'."""
+    if not entry or entry.get("win_rate") is None:
+        n = 0 if not entry else entry.get("n", 0)
+        return f"not enough history (n={n})"
+    return (f"{entry['win_rate'] * 100:.0f}% ({entry['ci_low'] * 100:.0f}–{entry['ci_high'] * 100:.0f}%, "
+            f"n={entry['n']})")

@@ -1,0 +1,33 @@
+"""The project's own exceptions: each carries a message a trader can act on."""
+
+
+class ScalpDeskError(Exception):
+    """Base class: the message is shown to the user as it is, without a traceback."""
+
+
+class ConfigError(ScalpDeskError):
+    pass
+
+
+class DataError(ScalpDeskError):
+    """A file or a feed gave data that cannot be used (names the file and line where known)."""
+
+
+class ExchangeError(ScalpDeskError):
+    """The exchange could not be reached or refused; `retryable` tells whether trying later may help."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class StorageError(ScalpDeskError):
+    pass
+
+
+class ModelError(ScalpDeskError):
+    pass
+
+
+class CancelledError(ScalpDeskError):
+    """A long job was cancelled by the user."""

@@ -1,0 +1,1 @@
+"""Where candles come from: files, the simulated market, the exchange (ccxt), a replay clock."""

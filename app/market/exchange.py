@@ -1,0 +1,165 @@
+"""The only module that imports ccxt: public candles with rate limiting, paging, closed candles only,
+retries with backoff, and ccxt's errors turned into ExchangeError with a message a trader understands.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import ccxt
+import numpy as np
+
+from app.core.candles import Candles, timeframe_ms
+from app.errors import ExchangeError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRYABLE = (ccxt.NetworkError,)  # timeouts, 429 (RateLimitExceeded/DDoSProtection), 5xx, bad bodies
+
+
+def _rewrite(urls: Any, base: str) -> Any:
+    """Point every API URL at `base` (scheme://host:port), keeping each path: for local fake servers."""
+    if isinstance(urls, dict):
+        return {k: _rewrite(v, base) for k, v in urls.items()}
+    if isinstance(urls, str) and urls.startswith("http"):
+        parts = urlsplit(urls)
+        return base.rstrip("/") + parts.path
+    return urls
+
+
+class ExchangeClient:
+    def __init__(self, exchange_id: str = "binance", base_url: str | None = None, timeout_ms: int = 10_000,
+                 retries: int = 4, backoff_s: float = 0.5, max_backoff_s: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        cls = getattr(ccxt, exchange_id, None)
+        if cls is None:
+            raise ExchangeError(f"unknown exchange '{exchange_id}'; expected a ccxt id such as binance")
+        options: dict[str, Any] = {"defaultType": "spot"}
+        if exchange_id == "binance":
+            options["fetchMarkets"] = {"types": ["spot"]}
+            options["fetchCurrencies"] = False
+        self.exchange: Any = cls({"enableRateLimit": True, "timeout": timeout_ms, "options": options})
+        if base_url:
+            self.exchange.urls["api"] = _rewrite(self.exchange.urls["api"], base_url)
+        self.exchange_id = exchange_id
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self.retry_count = 0
+        self._markets_loaded = False
+
+    # ------------------------------------------------------------ plumbing
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        delay = self.backoff_s
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except ccxt.BadSymbol as exc:
+                raise ExchangeError(f"{self.exchange_id}: {what}: the symbol is not listed ({exc})") from None
+            except RETRYABLE as exc:
+                retry_after = _retry_after(self.exchange)
+                if attempt >= self.retries:
+                    raise ExchangeError(
+                        f"{self.exchange_id}: {what} failed after {attempt + 1} tries: {_plain(exc)}. "
+                        f"Check the connection; the scanner keeps trying.", retryable=True) from None
+                self.retry_count += 1
+                wait = min(self.max_backoff_s, retry_after if retry_after is not None else delay)
+                log.warning("%s: %s: %s; retry %d in %.1fs", self.exchange_id, what, _plain(exc), attempt + 1, wait)
+                self._sleep(wait)
+                delay = min(self.max_backoff_s, delay * 2)
+            except ccxt.AuthenticationError:
+                raise ExchangeError(f"{self.exchange_id}: {what}: the exchange refused access; ScalpDesk only "
+                                    f"uses public data, so the endpoint may be restricted in your region") from None
+            except ccxt.BaseError as exc:
+                raise ExchangeError(f"{self.exchange_id}: {what}: {_plain(exc)}") from None
+            except (ValueError, TypeError, KeyError) as exc:  # a body ccxt could not parse
+                if attempt >= self.retries:
+                    raise ExchangeError(f"{self.exchange_id}: {what}: malformed answer ({exc})",
+                                        retryable=True) from None
+                self.retry_count += 1
+                self._sleep(delay)
+                delay = min(self.max_backoff_s, delay * 2)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def load_markets(self) -> list[str]:
+        markets = self._call("loading markets", lambda: self.exchange.load_markets())
+        self._markets_loaded = True
+        return sorted(markets)
+
+    def server_time_ms(self) -> int:
+        try:
+            return int(self._call("reading the server time", lambda: self.exchange.fetch_time()))
+        except ExchangeError:
+            return int(time.time() * 1000)
+
+    # ------------------------------------------------------------ candles
+    def fetch_candles(self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int = 1000,
+                      now_ms: int | None = None, page: int = 1000) -> Candles:
+        """Closed candles from `since_ms` (or the last `limit`), paging as needed; the forming one dropped."""
+        tf = timeframe_ms(timeframe)
+        if not self._markets_loaded:
+            self.load_markets()
+        if symbol not in self.exchange.markets:
+            raise ExchangeError(f"{self.exchange_id}: {symbol} is not listed (delisted or misspelt)")
+        now = now_ms if now_ms is not None else self.server_time_ms()
+        last_closed_open = (now // tf) * tf - tf
+        start = since_ms if since_ms is not None else last_closed_open - (limit - 1) * tf
+        rows: dict[int, list[float]] = {}
+        cursor = start
+        while cursor <= last_closed_open:
+            batch = self._call(
+                f"candles of {symbol} {timeframe}",
+                lambda c=cursor: self.exchange.fetch_ohlcv(symbol, timeframe, since=c, limit=page))
+            if not batch:
+                break
+            newest = cursor
+            for row in batch:
+                if not isinstance(row, list | tuple) or len(row) < 6 or any(x is None for x in row[:6]):
+                    continue
+                ts = int(row[0])
+                if ts < start or ts > last_closed_open or ts % tf:
+                    continue  # the forming candle and anything off the grid are not closed candles
+                rows[ts] = [float(x) for x in row[1:6]]
+                newest = max(newest, ts)
+            if newest < cursor or len(batch) < page:
+                break
+            cursor = newest + tf
+        ts_sorted = sorted(rows)
+        if since_ms is None:
+            ts_sorted = ts_sorted[-limit:]
+        arr = np.array([rows[t] for t in ts_sorted], dtype=np.float64).reshape(-1, 5)
+        return Candles.from_arrays(symbol, timeframe, np.array(ts_sorted, dtype=np.int64), arr[:, 0], arr[:, 1],
+                                   arr[:, 2], arr[:, 3], arr[:, 4])
+
+
+def _retry_after(exchange: Any) -> float | None:
+    headers = getattr(exchange, "last_response_headers", None) or {}
+    for key, value in dict(headers).items():
+        if str(key).lower() == "retry-after":
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _plain(exc: BaseException) -> str:
+    kinds = [
+        (ccxt.RequestTimeout, "the exchange did not answer in time"),
+        (ccxt.RateLimitExceeded, "rate limited by the exchange (HTTP 429)"),
+        (ccxt.DDoSProtection, "rate limited by the exchange"),
+        (ccxt.ExchangeNotAvailable, "the exchange is unavailable (server error)"),
+        (ccxt.BadResponse, "the exchange sent a malformed answer"),
+        (ccxt.NetworkError, "network error"),
+    ]
+    for cls, text in kinds:
+        if isinstance(exc, cls):
+            return text
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return msg[:200]

@@ -1,0 +1,95 @@
+"""A seeded offline market: several correlated symbols with volatility clustering, fat tails and
+volume that follows the time of day. Everything it produces is SIMULATED and labelled so.
+
+Model per candle: log-volatility is an AR(1) process (stochastic volatility: clustering), shocks are
+Student-t (fat tails), each symbol's shock mixes a common market factor (correlation) with its own.
+High and low extend beyond open/close by a half-normal excursion scaled by the candle's volatility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+
+from app.core.candles import Candles, timeframe_ms
+
+SIM_LABEL = "SIMULATED"
+
+DEFAULT_PRICES = {
+    "BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0, "XRP/USDT": 0.55, "DOGE/USDT": 0.12,
+    "AVAX/USDT": 30.0, "LINK/USDT": 14.0, "LTC/USDT": 75.0, "PEPE/USDT": 0.00001, "WIF/USDT": 2.5,
+}
+
+
+@dataclass(frozen=True)
+class SimParams:
+    vol_per_candle: float = 0.0015  # typical 1m-5m crypto volatility
+    vol_persistence: float = 0.995  # AR(1) coefficient of log-volatility
+    vol_of_vol: float = 0.08
+    tail_df: float = 4.0  # Student-t degrees of freedom
+    correlation: float = 0.6  # weight of the common factor
+    drift: float = 0.0
+
+
+def generate(symbols: list[str], timeframe: str, n: int, seed: int, start_ms: int = 1_704_067_200_000,
+             params: SimParams | None = None) -> dict[str, Candles]:
+    """n candles per symbol, reproducible from the seed (same seed, same candles)."""
+    p = params or SimParams()
+    tf = timeframe_ms(timeframe)
+    scale = np.sqrt(tf / 300_000.0)  # volatility grows with the square root of the candle length
+    rng = np.random.default_rng(seed)
+    k = len(symbols)
+    time = start_ms + np.arange(n, dtype=np.int64) * tf
+    hour = (time // 3_600_000) % 24
+    season = 1.0 + 0.6 * np.cos((hour - 15.0) / 24.0 * 2 * np.pi)  # busiest around 15:00 UTC
+    out: dict[str, Candles] = {}
+    t_scale = np.sqrt((p.tail_df - 2.0) / p.tail_df)
+    common = rng.standard_t(p.tail_df, size=n) * t_scale
+    common_vol = rng.normal(0.0, p.vol_of_vol, size=n)
+    for i, sym in enumerate(symbols):
+        own_noise = rng.normal(0.0, p.vol_of_vol, size=n)
+        noise = np.sqrt(p.correlation) * common_vol + np.sqrt(1.0 - p.correlation) * own_noise
+        log_vol = lfilter([1.0], [1.0, -p.vol_persistence], noise)
+        sigma = p.vol_per_candle * scale * np.exp(log_vol) * np.sqrt(season)
+        own = rng.standard_t(p.tail_df, size=n) * t_scale
+        shock = np.sqrt(p.correlation) * common + np.sqrt(1.0 - p.correlation) * own
+        ret = p.drift + sigma * shock
+        price0 = DEFAULT_PRICES.get(sym, 100.0 * (1 + i))
+        close = price0 * np.exp(np.cumsum(ret))
+        open_ = np.r_[price0, close[:-1]]
+        up = np.abs(rng.normal(0.0, 1.0, size=n)) * sigma * 0.6
+        down = np.abs(rng.normal(0.0, 1.0, size=n)) * sigma * 0.6
+        high = np.maximum(open_, close) * np.exp(up)
+        low = np.minimum(open_, close) * np.exp(-down)
+        base_volume = 1_000_000.0 / price0
+        volume = base_volume * season * (1.0 + 40.0 * np.abs(ret)) * rng.lognormal(0.0, 0.35, size=n)
+        out[sym] = Candles.from_arrays(sym, timeframe, time, open_, high, low, close, volume)
+    return out
+
+
+class SimulatedMarket:
+    """Candles up to a clock: a candle is visible once it has closed (open + timeframe <= now)."""
+
+    label = SIM_LABEL
+
+    def __init__(self, symbols: list[str], timeframe: str, seed: int, history: int = 1000,
+                 future: int = 20_000, now_ms: int | None = None) -> None:
+        tf = timeframe_ms(timeframe)
+        self.timeframe = timeframe
+        self.symbols = list(symbols)
+        # The simulated history ends at the clock when the market is created.
+        if now_ms is None:
+            import time as _time
+
+            now_ms = int(_time.time() * 1000)
+        last_closed_open = (now_ms // tf) * tf - tf
+        start = last_closed_open - (history - 1) * tf
+        self._data = generate(self.symbols, timeframe, history + future, seed, start_ms=start)
+        self._tf = tf
+
+    def candles(self, symbol: str, now_ms: int, limit: int) -> Candles:
+        data = self._data[symbol]
+        stop = int(np.searchsorted(data.time, now_ms - self._tf, side="right"))
+        return data.slice(max(0, stop - limit), stop)

@@ -1,0 +1,85 @@
+"""Candle sources behind one small interface, so the scanner does not care where candles come from."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Protocol
+
+from app.core.candles import Candles, timeframe_ms
+from app.errors import DataError
+from app.market.files import ImportReport
+
+
+class CandleSource(Protocol):
+    label: str  # LIVE <exchange> / SIMULATED / FILES / REPLAY
+
+    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
+        """The last `limit` closed candles."""
+        ...
+
+    def symbols(self) -> list[str]: ...
+
+
+class SimSource:
+    def __init__(self, symbols: list[str], timeframe: str, seed: int, history: int = 1000,
+                 now_ms: int | None = None) -> None:
+        from app.market.simulated import SimulatedMarket
+
+        self._now = now_ms
+        self.market = SimulatedMarket(symbols, timeframe, seed, history=history, now_ms=now_ms)
+        self.label = "SIMULATED"
+        self.timeframe = timeframe
+
+    def now_ms(self) -> int:
+        return self._now if self._now is not None else int(time.time() * 1000)
+
+    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
+        if timeframe != self.timeframe:
+            raise DataError(f"the simulated market was made for {self.timeframe}, not {timeframe}")
+        if symbol not in self.market.symbols:
+            raise DataError(f"{symbol} is not in the simulated market")
+        return self.market.candles(symbol, self.now_ms(), limit)
+
+    def symbols(self) -> list[str]:
+        return list(self.market.symbols)
+
+
+class FileSource:
+    def __init__(self, files: list[str], symbol: str | None = None, timeframe: str | None = None) -> None:
+        from app.market.files import load_file
+
+        self.label = "FILES"
+        self.data: dict[tuple[str, str], Candles] = {}
+        self.reports: list[ImportReport] = []
+        for f in files:
+            candles, report = load_file(Path(f), symbol=symbol, timeframe=timeframe)
+            self.data[(candles.symbol, candles.timeframe)] = candles
+            self.reports.append(report)
+
+    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
+        try:
+            return self.data[(symbol, timeframe)].slice(-limit) if limit else self.data[(symbol, timeframe)]
+        except KeyError:
+            raise DataError(f"no imported {timeframe} candles for {symbol}") from None
+
+    def symbols(self) -> list[str]:
+        return sorted({s for s, _ in self.data})
+
+    def timeframes(self) -> list[str]:
+        return sorted({tf for _, tf in self.data}, key=timeframe_ms)
+
+
+class ExchangeSource:
+    def __init__(self, exchange_id: str, base_url: str | None = None, watch: list[str] | None = None) -> None:
+        from app.market.exchange import ExchangeClient
+
+        self.client = ExchangeClient(exchange_id, base_url=base_url)
+        self.label = f"LIVE {exchange_id}"
+        self._watch = list(watch or [])
+
+    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
+        return self.client.fetch_candles(symbol, timeframe, limit=limit)
+
+    def symbols(self) -> list[str]:
+        return self._watch

@@ -1,0 +1,68 @@
+"""Where user files live and where shipped resources are found (source tree or PyInstaller bundle).
+
+`SCALPDESK_HOME` relocates every user file (tests, portable use): config in `$SCALPDESK_HOME/config`,
+data (database, models, reports, logs) in `$SCALPDESK_HOME/data`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "ScalpDesk"
+
+
+def bundle_root() -> Path:
+    """Root of shipped files: the PyInstaller extraction dir when frozen, else the source tree."""
+    meipass = getattr(sys, "_MEIPASS", None)
+    if meipass:
+        return Path(meipass)
+    return Path(__file__).resolve().parent.parent
+
+
+def resource_path(*parts: str) -> Path:
+    return bundle_root().joinpath("resources", *parts)
+
+
+def default_config_path() -> Path:
+    return bundle_root() / "config" / "default_config.json"
+
+
+def _home() -> Path | None:
+    value = os.environ.get("SCALPDESK_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def user_config_dir() -> Path:
+    home = _home()
+    if home is not None:
+        return home / "config"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def user_data_dir() -> Path:
+    home = _home()
+    if home is not None:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_config_file() -> Path:
+    return user_config_dir() / "config.json"
+
+
+def default_db_path() -> Path:
+    return user_data_dir() / "scalpdesk.sqlite"
+
+
+def default_model_path() -> Path:
+    return user_data_dir() / "models" / "signal_filter.joblib"
+
+
+def reports_dir() -> Path:
+    return user_data_dir() / "reports"

@@ -1,0 +1,1 @@
+"""Services: scanner, tracker, backtester, optimiser, reporting, notifier. No Qt here."""

@@ -1,0 +1,81 @@
+"""Repository of backtest runs and their decided signals."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+from app.storage.db import Database
+
+SIGNAL_COLUMNS = ("run_id", "symbol", "timeframe", "signal_time", "side", "entry", "stop_loss", "take_profit",
+                  "confluence_score", "components", "patterns", "outcome", "ambiguous", "exit_time",
+                  "exit_price", "pnl_pct", "bars_held", "atr", "features")
+
+
+def create_run(db: Database, settings: dict[str, Any], data: list[dict[str, Any]], min_score: float,
+               max_hold: int, feature_names: list[str]) -> int:
+    return db.write(
+        "INSERT INTO backtest_runs (started_at, settings, data, min_score, max_hold, feature_names) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (int(time.time() * 1000), json.dumps(settings), json.dumps(data), min_score, max_hold,
+         json.dumps(feature_names)))
+
+
+def insert_signals(db: Database, rows: list[tuple[Any, ...]]) -> None:
+    sql = (f"INSERT INTO backtest_signals ({', '.join(SIGNAL_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in SIGNAL_COLUMNS)})")
+    with db.transaction() as conn:
+        conn.executemany(sql, rows)
+
+
+def finish_run(db: Database, run_id: int, counts: dict[str, Any], status: str = "done") -> None:
+    db.write("UPDATE backtest_runs SET finished_at = ?, counts = ?, status = ? WHERE id = ?",
+             (int(time.time() * 1000), json.dumps(counts), status, run_id))
+
+
+def latest_run_id(db: Database) -> int | None:
+    rows = db.query("SELECT id FROM backtest_runs WHERE status = 'done' ORDER BY id DESC LIMIT 1")
+    return int(rows[0]["id"]) if rows else None
+
+
+def get_run(db: Database, run_id: int) -> dict[str, Any] | None:
+    rows = db.query("SELECT * FROM backtest_runs WHERE id = ?", (run_id,))
+    if not rows:
+        return None
+    r = dict(rows[0])
+    for key in ("settings", "data", "counts", "feature_names"):
+        if r.get(key):
+            r[key] = json.loads(r[key])
+    return r
+
+
+def load_signals(db: Database, run_id: int, with_features: bool = False) -> dict[str, Any]:
+    """Columns of a run's signals in time order (numpy arrays; patterns as lists)."""
+    cols = "signal_time, symbol, timeframe, side, entry, stop_loss, take_profit, confluence_score, components, " \
+           "patterns, outcome, ambiguous, exit_time, exit_price, pnl_pct, bars_held, atr"
+    if with_features:
+        cols += ", features"
+    rows = db.query(f"SELECT {cols} FROM backtest_signals WHERE run_id = ? ORDER BY signal_time, id", (run_id,))
+    out: dict[str, Any] = {
+        "signal_time": np.array([r["signal_time"] for r in rows], dtype=np.int64),
+        "symbol": np.array([r["symbol"] for r in rows], dtype=object),
+        "timeframe": np.array([r["timeframe"] for r in rows], dtype=object),
+        "side": np.array([1 if r["side"] == "LONG" else -1 for r in rows], dtype=np.int8),
+        "score": np.array([r["confluence_score"] for r in rows], dtype=np.float64),
+        "outcome": np.array([r["outcome"] for r in rows], dtype=object),
+        "ambiguous": np.array([r["ambiguous"] for r in rows], dtype=bool),
+        "exit_time": np.array([r["exit_time"] for r in rows], dtype=np.int64),
+        "pnl_pct": np.array([r["pnl_pct"] for r in rows], dtype=np.float64),
+        "bars_held": np.array([r["bars_held"] for r in rows], dtype=np.int64),
+        "entry": np.array([r["entry"] for r in rows], dtype=np.float64),
+        "patterns": [json.loads(r["patterns"]) for r in rows],
+        "components": [json.loads(r["components"]) for r in rows],
+    }
+    if with_features:
+        blobs = [r["features"] for r in rows]
+        out["features"] = (np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+                           if blobs and all(b is not None for b in blobs) else None)
+    return out

@@ -1,0 +1,209 @@
+"""SQLite: WAL mode, one transaction per change, schema versions migrated in order (PRAGMA user_version).
+
+Only app/storage opens SQLite. A Database object belongs to the thread that created it; the tracker
+owns the one that writes live tables, readers open their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.errors import StorageError
+
+MIGRATIONS: list[str] = [
+    # 1: the tables of DESIGN.md
+    """
+    CREATE TABLE backtest_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        settings TEXT NOT NULL,
+        data TEXT NOT NULL,
+        counts TEXT,
+        min_score REAL NOT NULL,
+        max_hold INTEGER NOT NULL,
+        feature_names TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+    );
+    CREATE TABLE backtest_signals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES backtest_runs(id) ON DELETE CASCADE,
+        symbol TEXT NOT NULL,
+        timeframe TEXT NOT NULL,
+        signal_time INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('LONG', 'SHORT')),
+        entry REAL NOT NULL,
+        stop_loss REAL NOT NULL,
+        take_profit REAL NOT NULL,
+        confluence_score REAL NOT NULL,
+        components TEXT NOT NULL,
+        patterns TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('WIN', 'LOSS', 'EXPIRED')),
+        ambiguous INTEGER NOT NULL DEFAULT 0,
+        exit_time INTEGER NOT NULL,
+        exit_price REAL NOT NULL,
+        pnl_pct REAL NOT NULL,
+        bars_held INTEGER NOT NULL,
+        atr REAL,
+        features BLOB
+    );
+    CREATE INDEX ix_bt_signals_run ON backtest_signals(run_id, signal_time);
+    CREATE TABLE live_signals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        symbol TEXT NOT NULL,
+        timeframe TEXT NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('LONG', 'SHORT')),
+        signal_time INTEGER NOT NULL,
+        entry REAL NOT NULL,
+        stop_loss REAL NOT NULL,
+        take_profit REAL NOT NULL,
+        confluence_score REAL NOT NULL,
+        components TEXT NOT NULL DEFAULT '{}',
+        patterns TEXT NOT NULL DEFAULT '[]',
+        ml_prediction INTEGER,
+        ml_probability REAL,
+        status TEXT NOT NULL DEFAULT 'OPEN' CHECK (status IN ('OPEN', 'WIN', 'LOSS', 'EXPIRED')),
+        created_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        exit_price REAL,
+        pnl_pct REAL,
+        entry_provisional INTEGER NOT NULL DEFAULT 0,
+        atr REAL,
+        last_price REAL,
+        last_candle_time INTEGER,
+        bars_held INTEGER NOT NULL DEFAULT 0,
+        mfe_pct REAL NOT NULL DEFAULT 0,
+        mae_pct REAL NOT NULL DEFAULT 0,
+        ambiguous INTEGER NOT NULL DEFAULT 0,
+        source TEXT NOT NULL DEFAULT '',
+        UNIQUE (symbol, timeframe, side, signal_time)
+    );
+    CREATE INDEX ix_live_status ON live_signals(status);
+    CREATE TABLE ml_skips (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        symbol TEXT NOT NULL, timeframe TEXT NOT NULL, side TEXT NOT NULL, signal_time INTEGER NOT NULL,
+        confluence_score REAL NOT NULL, ml_probability REAL NOT NULL, min_probability REAL NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (symbol, timeframe, side, signal_time)
+    );
+    CREATE TABLE feed_state (
+        symbol TEXT NOT NULL, timeframe TEXT NOT NULL, last_candle_time INTEGER NOT NULL,
+        PRIMARY KEY (symbol, timeframe)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at INTEGER NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE report_runs (
+        period TEXT NOT NULL, period_end TEXT NOT NULL, path TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (period, period_end)
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Database:
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            if not readonly:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+            self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            else:
+                self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_explain(self.path, exc)) from None
+        except OSError as exc:
+            raise StorageError(f"{self.path}: cannot open the database ({exc.strerror or exc})") from None
+
+    def _check_version(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"{self.path}: made by a newer ScalpDesk (schema {version}, this one knows "
+                               f"{SCHEMA_VERSION}); update the app")
+
+    def _migrate(self) -> None:
+        self._check_version()
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[number]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One change = one transaction: committed whole or rolled back whole."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StorageError(_explain(self.path, exc)) from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                with contextlib.suppress(sqlite3.DatabaseError):
+                    self.conn.execute("ROLLBACK")
+                raise StorageError(_explain(self.path, exc)) from None
+
+    def write(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> int:
+        try:
+            with self.transaction() as conn:
+                cur = conn.execute(sql, params)
+                return int(cur.lastrowid or 0)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_explain(self.path, exc)) from None
+
+    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        try:
+            return list(self.conn.execute(sql, params))
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(_explain(self.path, exc)) from None
+
+    def integrity_ok(self) -> bool:
+        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _explain(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"{path}: the database is read-only; check the file's permissions. Nothing was changed."
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"{path}: the disk is full; free some space. The last change was not saved, nothing else lost."
+    if "not a database" in text or "malformed" in text:
+        return f"{path}: not a ScalpDesk database or damaged ({text})"
+    if "locked" in text:
+        return f"{path}: the database is busy in another program; try again"
+    if "unable to open" in text:
+        return f"{path}: cannot open the database (does the folder exist and is it writable?)"
+    return f"{path}: database error: {text}"
