@@ -43,7 +43,8 @@ class ExchangeClient:
         if exchange_id == "binance":
             options["fetchMarkets"] = {"types": ["spot"]}
             options["fetchCurrencies"] = False
-        self.exchange: Any = cls({"enableRateLimit": True, "timeout": timeout_ms, "options": options})
+        self.exchange: Any = cls({"enableRateLimit": True, "timeout": timeout_ms, "options": options,
+                                    "enableLastJsonResponse": True, "enableLastResponseHeaders": True})
         if base_url:
             self.exchange.urls["api"] = _rewrite(self.exchange.urls["api"], base_url)
         self.exchange_id = exchange_id
@@ -53,13 +54,17 @@ class ExchangeClient:
         self._sleep = sleep
         self.retry_count = 0
         self._markets_loaded = False
+        self._clock_offset_ms = 0
 
     # ------------------------------------------------------------ plumbing
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
+    def _call(self, what: str, fn: Callable[[], T], valid: Callable[[Any], bool] = lambda r: True) -> T:
         delay = self.backoff_s
         for attempt in range(self.retries + 1):
             try:
-                return fn()
+                result = fn()
+                if not valid(result):
+                    raise ValueError(f"unexpected answer {str(result)[:80]!r}")
+                return result
             except ccxt.BadSymbol as exc:
                 raise ExchangeError(f"{self.exchange_id}: {what}: the symbol is not listed ({exc})") from None
             except RETRYABLE as exc:
@@ -87,16 +92,26 @@ class ExchangeClient:
                 delay = min(self.max_backoff_s, delay * 2)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _parsed_list(self, result: Any) -> bool:
+        """ccxt hands an unparsable body on as text and then parses it as no candles: tell the two apart."""
+        raw = getattr(self.exchange, "last_json_response", None)
+        return isinstance(result, list) and isinstance(raw, list)
+
     def load_markets(self) -> list[str]:
-        markets = self._call("loading markets", lambda: self.exchange.load_markets())
+        markets = self._call("loading markets", lambda: self.exchange.load_markets(reload=True),
+                             lambda r: isinstance(r, dict) and len(r) > 0)
         self._markets_loaded = True
+        try:
+            server = int(self._call("reading the server time", lambda: self.exchange.fetch_time(),
+                                    lambda r: isinstance(r, int | float) and r > 0))
+            self._clock_offset_ms = server - int(time.time() * 1000)
+        except ExchangeError:
+            self._clock_offset_ms = 0  # local clock; the candle grid still tells closed from forming
         return sorted(markets)
 
     def server_time_ms(self) -> int:
-        try:
-            return int(self._call("reading the server time", lambda: self.exchange.fetch_time()))
-        except ExchangeError:
-            return int(time.time() * 1000)
+        """The exchange's clock, from the local one and the offset measured when markets were loaded."""
+        return int(time.time() * 1000) + self._clock_offset_ms
 
     # ------------------------------------------------------------ candles
     def fetch_candles(self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int = 1000,
@@ -115,7 +130,8 @@ class ExchangeClient:
         while cursor <= last_closed_open:
             batch = self._call(
                 f"candles of {symbol} {timeframe}",
-                lambda c=cursor: self.exchange.fetch_ohlcv(symbol, timeframe, since=c, limit=page))
+                lambda c=cursor: self.exchange.fetch_ohlcv(symbol, timeframe, since=c, limit=page),
+                self._parsed_list)
             if not batch:
                 break
             newest = cursor

@@ -1,0 +1,50 @@
+"""Shared fixtures: user files isolated per test, Qt offscreen, real data from ../shared/data when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+REAL = SHARED / "binance-5m-15m-1h-2024"
+RECORDINGS = SHARED / "binance-api-recordings"
+
+needs_real_data = pytest.mark.skipif(not REAL.is_dir(), reason=f"real candles not found at {REAL} "
+                                     "(../shared/data is beside the checkout on CI)")
+needs_recordings = pytest.mark.skipif(not RECORDINGS.is_dir(), reason=f"API recordings not found at {RECORDINGS}")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("SCALPDESK_HOME", str(home))
+    from app import settings
+
+    settings.set_config(None)
+    return home
+
+
+@pytest.fixture
+def settings():
+    from app.settings import load
+
+    return load()
+
+
+@pytest.fixture
+def engine_cfg(settings):
+    from app.core.signals import EngineConfig
+
+    return EngineConfig.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def sim_candles():
+    from app.market.simulated import generate
+
+    return generate(["BTC/USDT", "ETH/USDT", "SOL/USDT"], "5m", 6000, seed=11)
