@@ -7,7 +7,7 @@ import sys
 
 def run() -> int:
     args = sys.argv[1:]
-    if args and not args[0].startswith("-") or any(a in ("-h", "--help", "--version") for a in args[:1]):
+    if (args and not args[0].startswith("-")) or any(a in ("-h", "--help", "--version") for a in args[:1]):
         from app.cli import main
 
         return main(args)

@@ -53,10 +53,7 @@ class FakeBinance:
         tf = timeframe_ms(interval)
         visible = c.time <= self.now_ms  # includes the forming candle, as the real API does
         idx = np.flatnonzero(visible)
-        if start is not None:
-            idx = idx[c.time[idx] >= start]
-        else:
-            idx = idx[-limit:]
+        idx = idx[c.time[idx] >= start] if start is not None else idx[-limit:]
         idx = idx[:limit]
         rows = []
         for i in idx:
@@ -82,7 +79,7 @@ class FakeBinance:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 with fake.lock:

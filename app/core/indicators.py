@@ -39,9 +39,9 @@ def compute(time: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: n
     out["macd"], out["macd_signal"], out["macd_hist"] = talib.MACD(c, 12, 26, 9)
     for p in (9, 21, 50, 200):
         out[f"ema{p}"] = talib.EMA(c, p)
-    out["bb_upper"], out["bb_middle"], out["bb_lower"] = talib.BBANDS(c, 20, 2.0, 2.0, 0)
+    out["bb_upper"], out["bb_middle"], out["bb_lower"] = talib.BBANDS(c, 20, 2.0, 2.0, talib.MA_Type.SMA)
     out["atr"] = talib.ATR(h, lo, c, 14)
-    out["stoch_k"], out["stoch_d"] = talib.STOCH(h, lo, c, 14, 3, 0, 3, 0)
+    out["stoch_k"], out["stoch_d"] = talib.STOCH(h, lo, c, 14, 3, talib.MA_Type.SMA, 3, talib.MA_Type.SMA)
     out["adx"] = talib.ADX(h, lo, c, 14)
     out["vwap"] = session_vwap(time, h, lo, c, v)
     vmean = talib.SMA(v, 20)

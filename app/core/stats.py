@@ -75,7 +75,7 @@ def by_score(score: np.ndarray, outcome: np.ndarray, width: float = 5.0) -> list
     """5-point buckets [lo, hi) of the confluence score (100 falls in the last bucket)."""
     score = np.asarray(score, dtype=np.float64)
     out = np.asarray(outcome)
-    rows = []
+    rows: list[dict[str, Any]] = []
     if len(score) == 0:
         return rows
     bucket = np.minimum(np.floor(score / width), 100.0 / width - 1)

@@ -128,9 +128,10 @@ class ExchangeClient:
         rows: dict[int, list[float]] = {}
         cursor = start
         while cursor <= last_closed_open:
-            batch = self._call(
+            since = cursor
+            batch: list[Any] = self._call(
                 f"candles of {symbol} {timeframe}",
-                lambda c=cursor: self.exchange.fetch_ohlcv(symbol, timeframe, since=c, limit=page),
+                lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since=since, limit=page),  # noqa: B023
                 self._parsed_list)
             if not batch:
                 break

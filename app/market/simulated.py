@@ -40,7 +40,6 @@ def generate(symbols: list[str], timeframe: str, n: int, seed: int, start_ms: in
     tf = timeframe_ms(timeframe)
     scale = np.sqrt(tf / 300_000.0)  # volatility grows with the square root of the candle length
     rng = np.random.default_rng(seed)
-    k = len(symbols)
     time = start_ms + np.arange(n, dtype=np.int64) * tf
     hour = (time // 3_600_000) % 24
     season = 1.0 + 0.6 * np.cos((hour - 15.0) / 24.0 * 2 * np.pi)  # busiest around 15:00 UTC

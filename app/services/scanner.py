@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from app.core.signals import EngineConfig, Signal, find_signals
+from app.core.signals import EngineConfig, Signal, analyse, find_signals, signals_from_analysis
 from app.errors import ScalpDeskError
 from app.market.sources import CandleSource
 
@@ -73,13 +73,12 @@ def scan_once(source: CandleSource, symbols: list[str], timeframe: str, cfg: Eng
             errors[sym] = "no closed candles yet"
             continue
         last[sym] = int(candles.time[-1])
-        from app.core.signals import analyse, signals_from_analysis
-
         an = analyse(candles, cfg, tail=lookback)
         contexts[sym] = an
         batch = signals_from_analysis(an, cfg)
         found.extend(replace(s, created_at=now) for s in batch.to_signals())
-    kept, skipped = found, []
+    kept: list[Signal] = found
+    skipped: list[Signal] = []
     if ml is not None and ml.active and found:
         kept, skipped = ml.apply(found, contexts)
     return ScanResult(source.label, timeframe, now, kept, skipped, errors, last,

@@ -76,7 +76,7 @@ def test_macd_is_difference_of_emas():
 
 
 def test_vwap_resets_each_utc_day():
-    t, o, h, lo, c, v = _series(n=700)
+    t, _o, h, lo, c, v = _series(n=700)
     vwap = indicators.session_vwap(t, h, lo, c, v)
     frame = pd.DataFrame({"day": t // 86_400_000, "pv": (h + lo + c) / 3 * v, "v": v})
     ref = frame.groupby("day")["pv"].cumsum() / frame.groupby("day")["v"].cumsum()

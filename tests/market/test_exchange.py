@@ -74,7 +74,7 @@ def test_persistent_server_errors_give_up_with_a_message(fake):
     cl = client(fake, retries=2)
     cl.load_markets()
     fake.faults.extend(["500"] * 3)
-    with pytest.raises(ExchangeError, match="unavailable|failed after 3 tries"):
+    with pytest.raises(ExchangeError, match=r"unavailable|failed after 3 tries"):
         cl.fetch_candles("BTC/USDT", "1m", limit=10)
 
 

@@ -1,0 +1,90 @@
+"""The command line as a user runs it: one JSON object on stdout, clear errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REAL, ROOT, needs_real_data
+
+
+def run(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCALPDESK_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_scan_sim_json(isolated_home):
+    proc = run("scan", "--source", "sim", "--lookback", "200", "--json", home=isolated_home)
+    out = json.loads(proc.stdout)
+    assert out["source"] == "SIMULATED"
+    assert out["ml_filter"]["active"] is False and out["ml_filter"]["status"].startswith("off: no model")
+    assert out["signals"], "200 candles of 5 symbols give some signal"
+    s = out["signals"][0]
+    for key in ("symbol", "timeframe", "side", "signal_time", "entry", "stop_loss", "take_profit",
+                "confluence_score", "components", "patterns", "ml_prediction", "ml_probability"):
+        assert key in s
+    assert s["ml_probability"] is None
+    assert s["confluence_score"] >= 60
+
+
+def test_scan_files(isolated_home, tmp_path):
+    from app.market.simulated import generate
+
+    c = generate(["ADA/USDT"], "1m", 600, seed=1)["ADA/USDT"]
+    p = tmp_path / "ADA_USDT-1m.csv"
+    rows = zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)
+    p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(",".join(map(str, r)) for r in rows))
+    out = json.loads(run("scan", "--source", "files", "--data", str(p), "--lookback", "300", "--json",
+                         home=isolated_home).stdout)
+    assert out["source"] == "FILES" and out["last_candle"]["ADA/USDT"] == int(c.time[-1])
+
+
+def test_bad_config_stops_with_the_key_named(isolated_home, tmp_path):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text('{"risk": {"sl_atr": -3}}')
+    proc = run("scan", "--config", str(cfg), "--json", home=isolated_home, check=False)
+    assert proc.returncode == 2
+    assert "risk.sl_atr" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_bad_arguments_and_data_errors_are_one_line(isolated_home, tmp_path):
+    proc = run("backtest", "--data", str(tmp_path / "missing.csv"), home=isolated_home, check=False)
+    assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("scan", "--source", "nowhere", home=isolated_home, check=False)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_version():
+    proc = subprocess.run([sys.executable, "main.py", "--version"], cwd=ROOT, capture_output=True, text=True)
+    from app import __version__
+
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+@needs_real_data
+def test_backtest_real_files_json(isolated_home):
+    db = isolated_home / "bt.sqlite"
+    out = json.loads(run("backtest", "--data", str(REAL / "LINK_USDT-1h.feather"), "--db", str(db), "--json",
+                         home=isolated_home).stdout)
+    for key in ("run_id", "candles", "signals", "wins", "losses", "expired", "win_rate", "profit_factor",
+                "expectancy_pct", "by_score", "in_sample", "out_of_sample"):
+        assert key in out
+    assert out["candles"] > 5000 and out["signals"] == out["wins"] + out["losses"] + out["expired"]
+    for b in out["by_score"]:
+        assert set(b) >= {"lo", "hi", "n", "win_rate", "ci_low", "ci_high"} and b["hi"] - b["lo"] == 5
+
+
+@pytest.mark.parametrize("args", [["backtest"], ["scan", "--source", "files"]])
+def test_missing_inputs_say_what_to_give(isolated_home, args):
+    proc = run(*args, home=isolated_home, check=False)
+    assert proc.returncode == 2 and "--data" in proc.stderr
