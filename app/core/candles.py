@@ -74,6 +74,8 @@ def segments(time: np.ndarray, tf_ms: int) -> list[tuple[int, int]]:
     n = len(time)
     if n == 0:
         return []
+    if int(time[-1]) - int(time[0]) == (n - 1) * tf_ms:
+        return [(0, n)]  # strictly increasing times spanning exactly n-1 steps: no gap (the common case)
     breaks = np.flatnonzero(np.diff(time) != tf_ms) + 1
     bounds = [0, *breaks.tolist(), n]
     return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]

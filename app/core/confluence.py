@@ -37,7 +37,8 @@ class SideScores:
 
 
 def _clip01(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.nan_to_num(x, nan=0.0), 0.0, 1.0)
+    """Clip to 0..1 with NaN (warm-up) as 0: fmax/fmin ignore NaN."""
+    return np.fmin(np.fmax(x, 0.0), 1.0)
 
 
 def score_sides(ind: dict[str, np.ndarray], o: np.ndarray, c: np.ndarray, pattern_flags: dict[str, np.ndarray],
@@ -47,7 +48,7 @@ def score_sides(ind: dict[str, np.ndarray], o: np.ndarray, c: np.ndarray, patter
     adx_f = 0.5 + 0.5 * _clip01((ind["adx"] - 15.0) / 20.0)
     rsi = ind["rsi"]
     hist = ind["macd_hist"]
-    hist_prev = np.r_[np.nan, hist[:-1]]
+    hist_prev = ind["macd_hist_prev"]
     k, d = ind["stoch_k"], ind["stoch_d"]
     vol_part = _clip01(ind["vol_z"] / 2.0)
     rng = ind["bb_upper"] - ind["bb_lower"]

@@ -139,56 +139,83 @@ class Analysis:
     candles: Candles
     offset: int
     indicators: dict[str, np.ndarray]
-    pattern_flags: dict[str, np.ndarray]
+    pattern_flags: dict[str, np.ndarray]  # rows offset..n-1, like the scores
     long: SideScores
     short: SideScores
     valid: np.ndarray  # (n - offset,) all indicators warmed up
 
 
-def compute_indicators(candles: Candles) -> dict[str, np.ndarray]:
+def compute_indicators(candles: Candles, segs: list[tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+    segs = segments(candles.time, candles.tf_ms) if segs is None else segs
+    c = candles
+    if len(segs) == 1:
+        return indicators.compute(c.time, c.open, c.high, c.low, c.close, c.volume)
     n = len(candles)
     out = {name: np.full(n, np.nan) for name in indicators.INDICATOR_NAMES}
-    for a, b in segments(candles.time, candles.tf_ms):
-        part = indicators.compute(candles.time[a:b], candles.open[a:b], candles.high[a:b], candles.low[a:b],
-                                  candles.close[a:b], candles.volume[a:b])
+    for a, b in segs:
+        part = indicators.compute(c.time[a:b], c.open[a:b], c.high[a:b], c.low[a:b], c.close[a:b], c.volume[a:b])
         for name, values in part.items():
             out[name][a:b] = values
     return out
 
 
-def compute_patterns(candles: Candles, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    n = len(candles)
-    out = {name: np.zeros(n, dtype=np.int8) for name in names}
-    for a, b in segments(candles.time, candles.tf_ms):
-        part = patterns.detect(names, candles.open[a:b], candles.high[a:b], candles.low[a:b], candles.close[a:b])
-        for name, flags in part.items():
-            out[name][a:b] = flags
-    return out
+def compute_patterns(candles: Candles, names: tuple[str, ...], start: int = 0,
+                     segs: list[tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+    """Pattern flags of candles start..n-1 (arrays of n - start), each computed on just the window it reads."""
+    segs = segments(candles.time, candles.tf_ms) if segs is None else segs
+    back = patterns.max_lookback(names)
+    parts: list[dict[str, np.ndarray]] = []
+    for a, b in segs:
+        if b <= start:
+            continue
+        lo = max(a, start - back)
+        part = patterns.detect(names, candles.open[lo:b], candles.high[lo:b], candles.low[lo:b],
+                               candles.close[lo:b])
+        keep = max(start, lo) - lo
+        parts.append({name: flags[keep:] for name, flags in part.items()})
+    if len(parts) == 1:
+        return parts[0]
+    return {name: np.concatenate([p[name] for p in parts]) if parts else np.zeros(0, dtype=np.int32)
+            for name in names}
 
 
 def analyse(candles: Candles, cfg: EngineConfig, tail: int | None = None) -> Analysis:
     """Indicators on every candle; scores on the last `tail` candles (all when None)."""
-    n = len(candles)
-    ind = compute_indicators(candles)
-    flags = compute_patterns(candles, cfg.pattern_names)
-    offset = 0 if tail is None else max(0, n - tail)
-    start = max(0, offset - 1)  # one more row so MACD's slope at `offset` sees t-1
-    sl = slice(start, n)
-    sub_ind = {k: v[sl] for k, v in ind.items()}
-    sub_flags = {k: v[sl] for k, v in flags.items()}
-    long, short = score_sides(sub_ind, candles.open[sl], candles.close[sl], sub_flags,
-                              dict(cfg.pattern_points), cfg.weights)
-    drop = offset - start
-    if drop:
-        long = SideScores(long.score[drop:], long.components[drop:], long.patterns[drop:])
-        short = SideScores(short.score[drop:], short.components[drop:], short.patterns[drop:])
-    rows = slice(offset, n)
-    valid = (np.isfinite(ind["ema200"][rows]) & np.isfinite(ind["adx"][rows]) & np.isfinite(ind["atr"][rows])
-             & np.isfinite(ind["bb_width_avg"][rows]) & np.isfinite(ind["macd_hist"][rows])
-             & np.isfinite(ind["stoch_d"][rows]) & (np.nan_to_num(ind["atr"][rows]) > 0))
-    # MACD's slope needs the previous candle inside the same run of candles.
-    prev_ok = np.isfinite(np.r_[np.nan, ind["macd_hist"][:-1]][rows])
-    return Analysis(candles, offset, ind, flags, long, short, valid & prev_ok)
+    return analyse_many([candles], cfg, tail)[0]
+
+
+def analyse_many(series: list[Candles], cfg: EngineConfig, tail: int | None = None) -> list[Analysis]:
+    """`analyse` for many symbols, scoring all of them in one vectorised pass (the scanner's path)."""
+    prepared = []
+    for candles in series:
+        n = len(candles)
+        segs = segments(candles.time, candles.tf_ms)
+        offset = 0 if tail is None else max(0, n - tail)
+        ind = compute_indicators(candles, segs)
+        flags = compute_patterns(candles, cfg.pattern_names, offset, segs)
+        prepared.append((candles, offset, ind, flags))
+    if not prepared:
+        return []
+    keys = indicators.INDICATOR_NAMES
+    cat_ind = {k: np.concatenate([p[2][k][p[1]:] for p in prepared]) for k in keys}
+    cat_flags = {k: np.concatenate([p[3][k] for p in prepared]) for k in cfg.pattern_names}
+    cat_open = np.concatenate([p[0].open[p[1]:] for p in prepared])
+    cat_close = np.concatenate([p[0].close[p[1]:] for p in prepared])
+    long, short = score_sides(cat_ind, cat_open, cat_close, cat_flags, dict(cfg.pattern_points), cfg.weights)
+    valid_all = (np.isfinite(cat_ind["ema200"]) & np.isfinite(cat_ind["adx"]) & np.isfinite(cat_ind["atr"])
+                 & np.isfinite(cat_ind["bb_width_avg"]) & np.isfinite(cat_ind["macd_hist_prev"])
+                 & np.isfinite(cat_ind["stoch_d"]) & (np.nan_to_num(cat_ind["atr"]) > 0))
+    out = []
+    pos = 0
+    for candles, offset, ind, flags in prepared:
+        m = len(candles) - offset
+        sl = slice(pos, pos + m)
+        out.append(Analysis(candles, offset, ind, flags,
+                            SideScores(long.score[sl], long.components[sl], long.patterns[sl]),
+                            SideScores(short.score[sl], short.components[sl], short.patterns[sl]),
+                            valid_all[sl]))
+        pos += m
+    return out
 
 
 def signals_from_analysis(an: Analysis, cfg: EngineConfig, min_score: float | None = None) -> SignalBatch:
@@ -199,6 +226,8 @@ def signals_from_analysis(an: Analysis, cfg: EngineConfig, min_score: float | No
     rows = np.flatnonzero(is_long | is_short)
     idx = rows + an.offset
     c = an.candles
+    if len(rows) == 0:
+        return _empty_batch(c, cfg.pattern_names)
     side = np.where(is_long[rows], 1, -1).astype(np.int8)
     score = np.where(side > 0, ls[rows], ss[rows])
     comps = np.where((side > 0)[:, None], an.long.components[rows], an.short.components[rows])
@@ -213,6 +242,13 @@ def signals_from_analysis(an: Analysis, cfg: EngineConfig, min_score: float | No
     take = entry + side * cfg.tp_atr * atr
     return SignalBatch(c.symbol, c.timeframe, cfg.pattern_names, idx, c.time[idx], side, score, comps, pats,
                        entry, stop, take, atr, ~contiguous)
+
+
+def _empty_batch(c: Candles, names: tuple[str, ...]) -> SignalBatch:
+    f = np.empty(0)
+    return SignalBatch(c.symbol, c.timeframe, names, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
+                       np.empty(0, dtype=np.int8), f, np.empty((0, 5)), np.empty((0, len(names)), dtype=bool), f, f, f,
+                       f, np.empty(0, dtype=bool))
 
 
 def find_signals(candles: Candles, cfg: EngineConfig, tail: int | None = None,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from app.core.signals import EngineConfig, Signal, analyse, find_signals, signals_from_analysis
+from app.core.signals import EngineConfig, Signal, analyse_many, find_signals, signals_from_analysis
 from app.errors import ScalpDeskError
 from app.market.sources import CandleSource
 
@@ -61,8 +61,8 @@ def scan_once(source: CandleSource, symbols: list[str], timeframe: str, cfg: Eng
     found: list[Signal] = []
     errors: dict[str, str] = {}
     last: dict[str, int] = {}
-    contexts: dict[str, Any] = {}
     now = int(clock() * 1000)
+    fetched = []
     for sym in symbols:
         try:
             candles = source.fetch(sym, timeframe, history)
@@ -73,10 +73,11 @@ def scan_once(source: CandleSource, symbols: list[str], timeframe: str, cfg: Eng
             errors[sym] = "no closed candles yet"
             continue
         last[sym] = int(candles.time[-1])
-        an = analyse(candles, cfg, tail=lookback)
-        contexts[sym] = an
-        batch = signals_from_analysis(an, cfg)
-        found.extend(replace(s, created_at=now) for s in batch.to_signals())
+        fetched.append(candles)
+    analyses = analyse_many(fetched, cfg, tail=lookback)
+    contexts: dict[str, Any] = {an.candles.symbol: an for an in analyses}
+    for an in analyses:
+        found.extend(replace(s, created_at=now) for s in signals_from_analysis(an, cfg).to_signals())
     kept: list[Signal] = found
     skipped: list[Signal] = []
     if ml is not None and ml.active and found:
