@@ -26,7 +26,7 @@ NEUTRAL_PATTERNS: frozenset[str] = frozenset({
 def lookback(name: str) -> int:
     from talib import abstract
 
-    return int(abstract.Function(name).lookback)
+    return int(abstract.Function(name).lookback)  # type: ignore[attr-defined]
 
 
 @cache
