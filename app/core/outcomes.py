@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from app.core.candles import Candles
+from app.core.kernels import barrier_walk
 
 WIN, LOSS, EXPIRED, UNDECIDED = 0, 1, 2, -1
 OUTCOME_NAMES = {WIN: "WIN", LOSS: "LOSS", EXPIRED: "EXPIRED"}
@@ -50,8 +50,7 @@ class Labels:
 
 
 def label(candles: Candles, index: np.ndarray, side: np.ndarray, entry: np.ndarray, stop: np.ndarray,
-          take: np.ndarray, max_hold: int, costs: Costs, fine: Candles | None = None,
-          chunk: int = 20_000) -> Labels:
+          take: np.ndarray, max_hold: int, costs: Costs, fine: Candles | None = None) -> Labels:
     """Decide every signal (candle positions `index`) with the barrier rules, vectorised."""
     n = len(candles)
     m = len(index)
@@ -65,33 +64,13 @@ def label(candles: Candles, index: np.ndarray, side: np.ndarray, entry: np.ndarr
     if m == 0 or n <= h:
         return Labels(outcome, ambiguous, exit_index, exit_price, pnl, bars)
     # Horizon inside the data and inside one run of contiguous candles.
-    run = np.r_[0, np.cumsum(np.diff(candles.time) != candles.tf_ms)]
+    run = np.cumsum(np.diff(candles.time, prepend=candles.time[:1]) != candles.tf_ms)
     last = index + h
     ok = last < n
     ok[ok] &= run[last[ok]] == run[index[ok]]
-    highs = sliding_window_view(candles.high, h)  # row r: high[r .. r+h-1]
-    lows = sliding_window_view(candles.low, h)
-    todo = np.flatnonzero(ok)
-    for a in range(0, len(todo), chunk):
-        sel = todo[a:a + chunk]
-        rows = index[sel] + 1
-        hi, lo = highs[rows], lows[rows]
-        s = side[sel][:, None]
-        tp = take[sel][:, None]
-        sl = stop[sel][:, None]
-        tp_hit = np.where(s > 0, hi >= tp, lo <= tp)
-        sl_hit = np.where(s > 0, lo <= sl, hi >= sl)
-        first_tp = np.where(tp_hit.any(axis=1), tp_hit.argmax(axis=1), h)
-        first_sl = np.where(sl_hit.any(axis=1), sl_hit.argmax(axis=1), h)
-        is_loss = (first_sl < h) & (first_sl <= first_tp)
-        is_win = (first_tp < h) & (first_tp < first_sl)
-        j = np.where(is_loss, first_sl, np.where(is_win, first_tp, h - 1))
-        outcome[sel] = np.where(is_loss, LOSS, np.where(is_win, WIN, EXPIRED))
-        ambiguous[sel] = is_loss & (first_sl == first_tp)
-        exit_index[sel] = rows + j
-        exit_price[sel] = np.where(is_loss, stop[sel], np.where(is_win, take[sel],
-                                                                 candles.close[rows + j]))
-        bars[sel] = j + 1
+    barrier_walk(candles.high, candles.low, candles.close, np.ascontiguousarray(index, dtype=np.int64),
+                 np.ascontiguousarray(side, dtype=np.int64), np.ascontiguousarray(stop, dtype=np.float64),
+                 np.ascontiguousarray(take, dtype=np.float64), h, ok, outcome, ambiguous, exit_index, exit_price, bars)
     if fine is not None and ambiguous.any():
         _resolve_with_fine(candles, fine, side, stop, take, outcome, ambiguous, exit_index, exit_price)
     done = outcome >= 0

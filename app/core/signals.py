@@ -197,10 +197,15 @@ def analyse_many(series: list[Candles], cfg: EngineConfig, tail: int | None = No
     if not prepared:
         return []
     keys = indicators.INDICATOR_NAMES
-    cat_ind = {k: np.concatenate([p[2][k][p[1]:] for p in prepared]) for k in keys}
-    cat_flags = {k: np.concatenate([p[3][k] for p in prepared]) for k in cfg.pattern_names}
-    cat_open = np.concatenate([p[0].open[p[1]:] for p in prepared])
-    cat_close = np.concatenate([p[0].close[p[1]:] for p in prepared])
+    if len(prepared) == 1:  # one series (backtests): no copies
+        c0, off, ind0, flags0 = prepared[0]
+        cat_ind = {k: ind0[k][off:] for k in keys}
+        cat_flags, cat_open, cat_close = flags0, c0.open[off:], c0.close[off:]
+    else:
+        cat_ind = {k: np.concatenate([p[2][k][p[1]:] for p in prepared]) for k in keys}
+        cat_flags = {k: np.concatenate([p[3][k] for p in prepared]) for k in cfg.pattern_names}
+        cat_open = np.concatenate([p[0].open[p[1]:] for p in prepared])
+        cat_close = np.concatenate([p[0].close[p[1]:] for p in prepared])
     long, short = score_sides(cat_ind, cat_open, cat_close, cat_flags, dict(cfg.pattern_points), cfg.weights)
     valid_all = (np.isfinite(cat_ind["ema200"]) & np.isfinite(cat_ind["adx"]) & np.isfinite(cat_ind["atr"])
                  & np.isfinite(cat_ind["bb_width_avg"]) & np.isfinite(cat_ind["macd_hist_prev"])
@@ -210,10 +215,7 @@ def analyse_many(series: list[Candles], cfg: EngineConfig, tail: int | None = No
     for candles, offset, ind, flags in prepared:
         m = len(candles) - offset
         sl = slice(pos, pos + m)
-        out.append(Analysis(candles, offset, ind, flags,
-                            SideScores(long.score[sl], long.components[sl], long.patterns[sl]),
-                            SideScores(short.score[sl], short.components[sl], short.patterns[sl]),
-                            valid_all[sl]))
+        out.append(Analysis(candles, offset, ind, flags, long.rows(sl), short.rows(sl), valid_all[sl]))
         pos += m
     return out
 
@@ -230,8 +232,9 @@ def signals_from_analysis(an: Analysis, cfg: EngineConfig, min_score: float | No
         return _empty_batch(c, cfg.pattern_names)
     side = np.where(is_long[rows], 1, -1).astype(np.int8)
     score = np.where(side > 0, ls[rows], ss[rows])
-    comps = np.where((side > 0)[:, None], an.long.components[rows], an.short.components[rows])
-    pats = np.where((side > 0)[:, None], an.long.patterns[rows], an.short.patterns[rows])
+    is_l = side > 0
+    comps = np.where(is_l, an.long.components[:, rows], an.short.components[:, rows]).T
+    pats = np.where(is_l, an.long.patterns[:, rows], an.short.patterns[:, rows]).T
     nxt = idx + 1
     has_next = nxt < len(c)
     safe_next = np.minimum(nxt, len(c) - 1)

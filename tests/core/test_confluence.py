@@ -35,7 +35,7 @@ def test_more_pattern_points_never_lower_a_score(sim_candles):
     a, b = analyse(c, low), analyse(c, high)
     assert np.all(b.long.score >= a.long.score - 1e-9)
     assert np.all(b.short.score >= a.short.score - 1e-9)
-    seen = a.long.patterns.any(axis=1)
+    seen = a.long.patterns.any(axis=0)
     assert seen.sum() > 10  # the test exercises candles with patterns
     assert np.all(b.long.score[seen] > a.long.score[seen] - 1e-9)
     assert np.any(b.long.score[seen] > a.long.score[seen])
@@ -45,7 +45,7 @@ def test_pattern_component_is_capped_at_its_weight(sim_candles):
     c = sim_candles["ETH/USDT"]
     cfg = EngineConfig(pattern_points=(("CDLDOJI", 25.0), ("CDLENGULFING", 25.0), ("CDLHARAMI", 25.0)))
     an = analyse(c, cfg)
-    assert an.long.components[:, 4].max() <= 25.0 + 1e-9
+    assert an.long.components[4].max() <= 25.0 + 1e-9
 
 
 def test_a_stronger_uptrend_scores_higher_long():
@@ -62,5 +62,5 @@ def test_a_stronger_uptrend_scores_higher_long():
                                    np.full(n, 10.0))
 
     flat, up = analyse(series(0.0), EngineConfig()), analyse(series(0.002), EngineConfig())
-    assert up.long.components[-50:, 0].mean() > flat.long.components[-50:, 0].mean()
+    assert up.long.components[0, -50:].mean() > flat.long.components[0, -50:].mean()
     assert up.long.score[-50:].mean() > up.short.score[-50:].mean()
