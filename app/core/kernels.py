@@ -19,7 +19,11 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
         os.environ["NUMBA_CACHE_DIR"] = str(paths.user_data_dir() / "numba-cache")
 
-from numba import njit
+from typing import Any
+
+import numba
+
+njit: Any = numba.njit  # typed as Any: mypy cannot see through numba's dispatcher
 
 
 @njit(cache=True, nogil=True)
