@@ -88,3 +88,32 @@ def test_backtest_real_files_json(isolated_home):
 def test_missing_inputs_say_what_to_give(isolated_home, args):
     proc = run(*args, home=isolated_home, check=False)
     assert proc.returncode == 2 and "--data" in proc.stderr
+
+
+def test_backtest_train_scan_flow(isolated_home):
+    db = str(isolated_home / "flow.sqlite")
+    bt = json.loads(run("backtest", "--sim", "8000", "--min-score", "45", "--db", db, "--json",
+                        home=isolated_home).stdout)
+    assert bt["signals"] > 500
+    tr = json.loads(run("train", "--db", db, "--json", home=isolated_home).stdout)
+    for key in ("samples", "metrics", "model_path", "verdict", "enabled"):
+        assert key in tr
+    for key in ("base_win_rate", "auc", "brier", "brier_base_rate", "log_loss", "precision_at_min_probability",
+                "coverage_at_min_probability"):
+        assert key in tr["metrics"]
+    assert tr["samples"] == bt["signals"]
+    scan = json.loads(run("scan", "--lookback", "300", "--json", home=isolated_home).stdout)
+    if tr["enabled"]:
+        assert scan["ml_filter"]["active"]
+    else:  # random-walk candles hold nothing to learn: the filter must say it is off, and why
+        assert (not scan["ml_filter"]["active"] and "did not beat" in scan["ml_filter"]["status"]) or \
+            "no model" in scan["ml_filter"]["status"]
+        assert all(s["ml_probability"] is None for s in scan["signals"])
+    forced = json.loads(run("train", "--db", db, "--force", "--json", home=isolated_home).stdout)
+    assert forced["enabled"]
+    scan = json.loads(run("scan", "--lookback", "300", "--json", home=isolated_home).stdout)
+    assert scan["ml_filter"]["active"] and scan["ml_filter"]["status"].startswith("on:")
+    for s in scan["signals"]:
+        assert s["ml_prediction"] == 1 and s["ml_probability"] >= 0.6
+    for s in scan["skipped_by_ml"]:
+        assert s["ml_prediction"] == 0 and s["ml_probability"] < 0.6

@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.commands import backtest, scan
+from app.commands import backtest, scan, train
 
-MODULES = [scan, backtest]
+MODULES = [scan, backtest, train]
 
 
 def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
