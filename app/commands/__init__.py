@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.commands import backtest, scan, train
+from app.commands import backtest, optimize, scan, train
 
-MODULES = [scan, backtest, train]
+MODULES = [scan, backtest, train, optimize]
 
 
 def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:

@@ -1,0 +1,225 @@
+"""Optimisers of the confluence threshold and the pattern points, validated out of sample.
+
+Signals are split into folds+1 blocks in time order. Fold k trains on blocks 0..k-1 (signals whose label
+window ends before block k starts) and tests on block k. A choice made for fold k reads only its training
+window, so the walk-forward result (each fold's in-sample choice judged on the next block) is an honest
+estimate of what the optimiser delivers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.core import stats
+from app.errors import ScalpDeskError
+
+THRESHOLDS = tuple(range(50, 90, 5))  # 50..85
+PF_CAP = 10.0  # a profit factor with (almost) no losses would dominate the seed objective; cap it
+PRIOR_STRENGTH = 20.0  # Beta prior: a pattern seen n times is pulled towards the overall rate by 20 pseudo-signals
+
+
+@dataclass(frozen=True, eq=False)
+class StoredSignals:
+    time: np.ndarray
+    score: np.ndarray
+    win: np.ndarray  # bool
+    pnl: np.ndarray
+    patterns: list[list[str]]
+    pattern_component: np.ndarray
+    horizon_ms: int
+
+    @staticmethod
+    def from_columns(cols: dict[str, Any], horizon_ms: int) -> StoredSignals:
+        order = np.argsort(cols["signal_time"], kind="stable")
+        comp = np.array([c.get("pattern", 0.0) for c in cols["components"]], dtype=np.float64)
+        return StoredSignals(cols["signal_time"][order], cols["score"][order], (cols["outcome"] == "WIN")[order],
+                             cols["pnl_pct"][order], [cols["patterns"][i] for i in order], comp[order], horizon_ms)
+
+
+def metrics(win: np.ndarray, pnl: np.ndarray) -> dict[str, Any]:
+    n = len(pnl)
+    w = int(win.sum())
+    lo, hi = stats.wilson(w, n)
+    pf = stats.profit_factor(pnl) if n else None
+    return {"signals": n, "wins": w, "win_rate": w / n if n else None, "ci_low": lo if n else None,
+            "ci_high": hi if n else None, "profit_factor": pf, "expectancy_pct": float(pnl.mean()) if n else None}
+
+
+def _metrics_from_sums(n: int, wins: int, pnl_sum: float, gross_win: float, gross_loss: float) -> dict[str, Any]:
+    lo, hi = stats.wilson(wins, n)
+    return {"signals": n, "wins": wins, "win_rate": wins / n if n else None, "ci_low": lo if n else None,
+            "ci_high": hi if n else None, "profit_factor": (gross_win / gross_loss) if n and gross_loss > 0 else None,
+            "expectancy_pct": pnl_sum / n if n else None}
+
+
+class _Sweep:
+    """Metrics of 'score >= T' for every threshold T of a subset at once (bincount by threshold level)."""
+
+    def __init__(self, s: StoredSignals, thresholds: list[int]) -> None:
+        self.thresholds = thresholds
+        self.level = np.searchsorted(np.asarray(thresholds, dtype=np.float64), s.score, side="right")
+        self.win = s.win.astype(np.float64)
+        self.pnl = s.pnl
+        self.gw = np.maximum(s.pnl, 0.0)
+        self.gl = np.maximum(-s.pnl, 0.0)
+
+    def __call__(self, idx: np.ndarray | slice) -> list[tuple[int, dict[str, Any]]]:
+        lv = self.level[idx]
+        m = len(self.thresholds) + 1
+
+        def tail_sums(weights: np.ndarray | None) -> np.ndarray:
+            b = np.bincount(lv, weights=weights, minlength=m)
+            return np.cumsum(b[::-1])[::-1][1:]  # entry j: signals with level > j, i.e. score >= thresholds[j]
+
+        n, w = tail_sums(None), tail_sums(self.win[idx])
+        ps, gw, gl = tail_sums(self.pnl[idx]), tail_sums(self.gw[idx]), tail_sums(self.gl[idx])
+        return [(t, _metrics_from_sums(int(n[j]), int(round(w[j])), float(ps[j]), float(gw[j]), float(gl[j])))
+                for j, t in enumerate(self.thresholds)]
+
+
+def objective(m: dict[str, Any], kind: str) -> float | None:
+    if not m["signals"]:
+        return None
+    pf = m["profit_factor"]
+    pf_capped = PF_CAP if pf is None else min(pf, PF_CAP)
+    if kind == "seed":
+        return float(m["win_rate"] * 0.7 + pf_capped * 0.3)
+    if kind == "expectancy":
+        return float(m["expectancy_pct"])
+    if kind == "profit_factor":
+        return float(pf_capped)
+    raise ScalpDeskError(f"unknown objective '{kind}'; expected seed, expectancy or profit_factor")
+
+
+def folds_of(times: np.ndarray, horizon_ms: int, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    from app.ml.model import purged_walk_forward
+
+    return purged_walk_forward(times, horizon_ms, folds)
+
+
+def _best(rows: list[tuple[int, dict[str, Any]]], kind: str, min_signals: int) -> tuple[int | None, float | None]:
+    best_t, best_v = None, None
+    for t, m in rows:
+        v = objective(m, kind)
+        if m["signals"] >= min_signals and v is not None and (best_v is None or v > best_v):
+            best_t, best_v = t, v
+    return best_t, best_v
+
+
+def optimise_thresholds(s: StoredSignals, kind: str = "seed", folds: int = 4, min_signals: int = 30,
+                        run_min_score: float = 50.0) -> dict[str, Any]:
+    if len(s.time) == 0:
+        raise ScalpDeskError("the backtest run has no decided signals; nothing to optimise")
+    splits = folds_of(s.time, s.horizon_ms, folds)
+    if not splits:
+        raise ScalpDeskError("too few signals to form walk-forward folds; run a longer backtest")
+    thresholds = [t for t in THRESHOLDS if t >= run_min_score]
+    if len(thresholds) < len(THRESHOLDS):
+        missing = [t for t in THRESHOLDS if t < run_min_score]
+        note = (f"thresholds {missing} are below the run's stored minimum score {run_min_score:g}: re-run the backtest "
+                f"with --min-score 50 to sweep them")
+    else:
+        note = ""
+    train_mask = np.zeros(len(s.time), dtype=bool)
+    test_mask = np.zeros(len(s.time), dtype=bool)
+    for train, test in splits:
+        train_mask[train] = True
+        test_mask[test] = True
+    sweep = _Sweep(s, thresholds)
+    ins_all, oos_all = sweep(np.flatnonzero(train_mask)), sweep(np.flatnonzero(test_mask))
+    rows = []
+    for (t, ins), (_, oos) in zip(ins_all, oos_all, strict=True):
+        rows.append({"threshold": t, "in_sample": ins | {"objective": objective(ins, kind)},
+                     "out_of_sample": oos | {"objective": objective(oos, kind)},
+                     "eligible": oos["signals"] >= min_signals})
+    walk = []
+    for k, (train, test) in enumerate(splits):
+        chosen, value = _best(sweep(train), kind, min_signals)
+        entry: dict[str, Any] = {"fold": k + 1, "train_signals": len(train), "test_signals": len(test),
+                                 "train_to": int(s.time[train].max()), "test_from": int(s.time[test].min()),
+                                 "chosen_in_sample": chosen, "in_sample_objective": value}
+        if chosen is not None:
+            entry["out_of_sample"] = dict(sweep(test))[chosen]
+        walk.append(entry)
+    chosen, best = _best([(r["threshold"], r["out_of_sample"]) for r in rows], kind, min_signals)
+    wf_sel = np.zeros(len(s.time), dtype=bool)
+    for (_, test), entry in zip(splits, walk, strict=True):
+        if entry["chosen_in_sample"] is not None:
+            wf_sel[test] = s.score[test] >= entry["chosen_in_sample"]
+    result = {
+        "objective": kind, "objective_help": "seed = win_rate x 0.7 + profit_factor x 0.3 (win rate as a fraction, "
+        f"profit factor as a ratio capped at {PF_CAP:g})", "folds": len(splits), "min_signals": min_signals,
+        "rows": rows, "walk_forward": walk, "walk_forward_result": metrics(s.win[wf_sel], s.pnl[wf_sel]),
+        "chosen_threshold": chosen, "chosen_objective": best, "note": note,
+    }
+    if chosen is None:
+        result["message"] = (f"too few signals: no threshold has {min_signals} out-of-sample signals; nothing to "
+                             f"apply. Run a longer backtest or lower optimization.min_signals")
+    return result
+
+
+def optimise_patterns(s: StoredSignals, current_points: dict[str, float], pattern_weight: float, scale: float,
+                      min_score: float, kind: str = "seed", train_share: float = 0.7,
+                      min_signals: int = 30) -> dict[str, Any]:
+    """Points = shrunk win rate x 25 from the earlier part; checked on the later part (out of sample)."""
+    n = len(s.time)
+    if n == 0:
+        raise ScalpDeskError("the backtest run has no decided signals; nothing to optimise")
+    cut_time = s.time[int(n * train_share)] if n > 1 else s.time[0]
+    train = s.time + s.horizon_ms < cut_time
+    test = s.time >= cut_time
+    names = sorted({p for ps in s.patterns for p in ps} | set(current_points))
+    col = {name: j for j, name in enumerate(names)}
+    has = np.zeros((n, len(names)), dtype=bool)
+    for i, ps in enumerate(s.patterns):
+        for p in ps:
+            has[i, col[p]] = True
+    base_rate = float(s.win[train].mean()) if train.any() else float(s.win.mean())
+    alpha, beta = PRIOR_STRENGTH * base_rate, PRIOR_STRENGTH * (1 - base_rate)
+    rows, new_points = [], {}
+    for name in names:
+        m = has[:, col[name]]
+        cnt = int((m & train).sum())
+        wins = int((m & train & s.win).sum())
+        raw = wins / cnt if cnt else None
+        shrunk = (wins + alpha) / (cnt + alpha + beta)
+        pts = float(round(shrunk * 25))
+        new_points[name] = pts
+        lo, hi = stats.wilson(wins, cnt)
+        rows.append({"pattern": name, "count": cnt, "wins": wins, "win_rate": raw,
+                     "ci_low": lo if cnt else None, "ci_high": hi if cnt else None, "shrunk_win_rate": shrunk,
+                     "points": pts, "current_points": current_points.get(name)})
+
+    def rescored(points: dict[str, float]) -> np.ndarray:
+        vec = np.array([points.get(name, 0.0) for name in names])
+        pat = np.minimum(has @ vec, pattern_weight) * scale
+        return np.asarray(s.score - s.pattern_component + pat)
+
+    old_score, new_score = rescored(current_points), rescored(new_points)
+    old_m = metrics(s.win[test & (old_score >= min_score)], s.pnl[test & (old_score >= min_score)])
+    new_m = metrics(s.win[test & (new_score >= min_score)], s.pnl[test & (new_score >= min_score)])
+    old_v, new_v = objective(old_m, kind), objective(new_m, kind)
+    enough = new_m["signals"] >= min_signals and old_m["signals"] >= min_signals
+    not_worse = enough and old_v is not None and new_v is not None and new_v >= old_v
+    return {
+        "objective": kind, "train_signals": int(train.sum()), "test_signals": int(test.sum()),
+        "base_win_rate": base_rate, "prior_strength": PRIOR_STRENGTH, "patterns": rows,
+        "out_of_sample_check": {"current": old_m | {"objective": old_v}, "new": new_m | {"objective": new_v},
+                                "not_worse": bool(not_worse), "min_score": min_score},
+        "note": "signals under the backtest's minimum score were not stored, so a signal that the new points would "
+                "lift over the threshold cannot be judged",
+        "message": None if not_worse else ("new points not applied: " + (
+            f"too few out-of-sample signals (need {min_signals})" if not enough else
+            "they make the out-of-sample objective worse than the current points")),
+    }
+
+
+def provenance(run: dict[str, Any], kind: str, samples: int, extra: dict[str, Any]) -> dict[str, Any]:
+    first = min((d.get("first") or 0) for d in run["data"]) if run.get("data") else None
+    last = max((d.get("last") or 0) for d in run["data"]) if run.get("data") else None
+    return {"run_id": run["id"], "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "data_from": first, "data_to": last, "samples": samples, "objective": kind, **extra}

@@ -1,0 +1,157 @@
+"""Optimisers: find a known best threshold, never choose with their own fold, apply exactly what they say."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from app.services.optimizer import StoredSignals, optimise_patterns, optimise_thresholds
+from tests.conftest import ROOT
+
+H = 24 * 300_000
+
+
+def synthetic(n=20_000, seed=0) -> StoredSignals:
+    """Win probability 0.35 under score 70, 0.8 in [70, 75), 0.45 from 75: the best threshold is 70."""
+    rng = np.random.default_rng(seed)
+    score = rng.uniform(50, 90, n)
+    p = np.where(score < 70, 0.35, np.where(score < 75, 0.8, 0.45))
+    win = rng.random(n) < p
+    pnl = np.where(win, 0.8, -0.6)
+    t = 1_700_000_000_000 + np.sort(rng.integers(0, n * 300_000, n))
+    pats = [["CDLENGULFING"] if rng.random() < 0.2 else [] for _ in range(n)]
+    return StoredSignals(t, score, win, pnl, pats, np.zeros(n), H)
+
+
+def test_sweep_finds_the_known_best_threshold():
+    r = optimise_thresholds(synthetic(), "seed", folds=4, min_signals=30)
+    assert r["chosen_threshold"] == 70
+    assert [row["threshold"] for row in r["rows"]] == [50, 55, 60, 65, 70, 75, 80, 85]
+    assert all(f["chosen_in_sample"] == 70 for f in r["walk_forward"])
+    r2 = optimise_thresholds(synthetic(seed=1), "expectancy", folds=3, min_signals=30)
+    assert r2["chosen_threshold"] == 70
+
+
+def test_a_fold_never_chooses_with_its_own_signals():
+    s = synthetic(seed=2)
+    base = optimise_thresholds(s, "seed", folds=4)
+    from app.services.optimizer import folds_of
+
+    splits = folds_of(s.time, H, 4)
+    _, test = splits[1]
+    flipped = s.win.copy()
+    flipped[test] = ~flipped[test]  # wreck fold 2's own outcomes
+    r = optimise_thresholds(StoredSignals(s.time, s.score, flipped, np.where(flipped, 0.8, -0.6), s.patterns,
+                                          s.pattern_component, H), "seed", folds=4)
+    assert r["walk_forward"][0]["chosen_in_sample"] == base["walk_forward"][0]["chosen_in_sample"]
+    assert r["walk_forward"][1]["chosen_in_sample"] == base["walk_forward"][1]["chosen_in_sample"]
+    assert r["walk_forward"][1]["out_of_sample"] != base["walk_forward"][1]["out_of_sample"]
+
+
+def test_too_few_signals_says_so():
+    r = optimise_thresholds(synthetic(n=300, seed=3), "seed", folds=4, min_signals=500)
+    assert r["chosen_threshold"] is None and "too few signals" in r["message"]
+
+
+def test_patterns_shrink_rare_ones_towards_the_overall_rate():
+    n = 6000
+    rng = np.random.default_rng(4)
+    t = 1_700_000_000_000 + np.arange(n, dtype=np.int64) * 600_000
+    win = rng.random(n) < 0.4
+    pats = [[] for _ in range(n)]
+    for i in range(0, n, 10):
+        pats[i] = ["CDLENGULFING"]
+        win[i] = rng.random() < 0.7  # a genuinely good pattern, often seen
+    pats[5] = ["CDLHAMMER"]
+    win[5] = True  # seen once, won once: raw 100 %, must not get 25 points
+    s = StoredSignals(t, rng.uniform(55, 80, n), win, np.where(win, 0.5, -0.5), pats, np.zeros(n), H)
+    r = optimise_patterns(s, {"CDLENGULFING": 10.0, "CDLHAMMER": 8.0}, 25.0, 1.0, 60.0)
+    by = {p["pattern"]: p for p in r["patterns"]}
+    assert by["CDLHAMMER"]["win_rate"] == 1.0 and by["CDLHAMMER"]["shrunk_win_rate"] < 0.5
+    assert by["CDLENGULFING"]["shrunk_win_rate"] > 0.6 and by["CDLENGULFING"]["points"] >= 15
+    assert by["CDLENGULFING"]["points"] == round(by["CDLENGULFING"]["shrunk_win_rate"] * 25)
+
+
+def _cli(home, *args, check=True):
+    env = {**os.environ, "SCALPDESK_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def db_with_run(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    db = home / "bt.sqlite"
+    _cli(home, "backtest", "--sim", "12000", "--min-score", "50", "--db", str(db))
+    return home, db
+
+
+def test_apply_changes_exactly_the_intended_keys_with_provenance(db_with_run):
+    home, db = db_with_run
+    cfg = home / "config" / "config.json"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(json.dumps({"risk": {"sl_atr": 1.7}}))
+    out = json.loads(_cli(home, "optimize", "thresholds", "--db", str(db), "--json").stdout)
+    assert json.loads(cfg.read_text()) == {"risk": {"sl_atr": 1.7}}  # without --apply nothing is written
+    out = json.loads(_cli(home, "optimize", "thresholds", "--db", str(db), "--apply", "--json").stdout)
+    saved = json.loads(cfg.read_text())
+    assert set(saved) == {"risk", "confluence"} and saved["risk"] == {"sl_atr": 1.7}
+    assert set(saved["confluence"]) == {"min_score", "provenance"}
+    assert saved["confluence"]["min_score"] == out["chosen_threshold"]
+    prov = saved["confluence"]["provenance"]
+    assert prov["run_id"] == out["run_id"] and prov["samples"] > 0 and prov["objective"] == "seed"
+    assert prov["data_from"] < prov["data_to"]
+    assert json.loads((cfg.parent / "config.json.bak").read_text()) == {"risk": {"sl_atr": 1.7}}
+
+
+def test_apply_patterns_writes_points_win_rate_and_count(db_with_run):
+    home, db = db_with_run
+    proc = _cli(home, "optimize", "patterns", "--db", str(db), "--apply", "--json", check=False)
+    cfg = home / "config" / "config.json"
+    if proc.returncode == 0:
+        out = json.loads(proc.stdout)
+        saved = json.loads(cfg.read_text())
+        for p in out["patterns"]:
+            assert saved["pattern_scores"]["patterns"][p["pattern"]] == {
+                "points": p["points"], "win_rate": p["win_rate"], "count": p["count"]}
+        assert saved["pattern_scores"]["provenance"]["run_id"] == out["run_id"]
+    else:  # the check refused: a clear message and nothing written
+        assert proc.returncode == 2 and "not applied" in proc.stderr
+        assert not cfg.exists() or "pattern_scores" not in json.loads(cfg.read_text())
+
+
+def test_failed_apply_leaves_the_old_file(db_with_run, tmp_path, monkeypatch, capsys):
+    _, db = db_with_run
+    cfg = tmp_path / "mine.json"
+    before = b'{"risk": {"sl_atr": 1.9}}'
+    cfg.write_bytes(before)
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    from app.cli import main
+
+    rc = main(["optimize", "thresholds", "--db", str(db), "--config", str(cfg), "--apply"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "could not be saved" in err and "No space left" in err
+    assert cfg.read_bytes() == before
+    assert not [x for x in tmp_path.iterdir() if x.name.endswith(".tmp")]
+
+
+def test_too_few_signals_applies_nothing(db_with_run, tmp_path):
+    home, db = db_with_run
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"optimization": {"min_signals": 10_000_000}}))
+    before = strict.read_bytes()
+    proc = _cli(home, "optimize", "thresholds", "--db", str(db), "--config", str(strict), "--apply", check=False)
+    assert proc.returncode == 2 and "too few signals" in proc.stderr
+    assert strict.read_bytes() == before
