@@ -77,7 +77,7 @@ class _Sweep:
 
         n, w = tail_sums(None), tail_sums(self.win[idx])
         ps, gw, gl = tail_sums(self.pnl[idx]), tail_sums(self.gw[idx]), tail_sums(self.gl[idx])
-        return [(t, _metrics_from_sums(int(n[j]), int(round(w[j])), float(ps[j]), float(gw[j]), float(gl[j])))
+        return [(t, _metrics_from_sums(int(n[j]), round(float(w[j])), float(ps[j]), float(gw[j]), float(gl[j])))
                 for j, t in enumerate(self.thresholds)]
 
 
