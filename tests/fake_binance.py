@@ -1,7 +1,8 @@
 """A fake Binance spot REST API on 127.0.0.1 that the real ccxt client talks to.
 
 Serves recorded exchangeInfo/time/ping from ../shared/data and klines from generated candles. Faults are
-queued per request: 'timeout', 'reset', '429', '429-retry-after', '500', '503', 'malformed', 'truncated'.
+queued per request: 'timeout', 'reset', '429', '429-retry-after', '500', '503', 'malformed', 'truncated', and for
+klines 'shuffle' (out of order), 'duplicate' and 'drop' (a missing candle).
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ class FakeBinance:
                         return
                     start = int(q["startTime"]) if "startTime" in q else None
                     rows = fake.klines(sym, q.get("interval", "1m"), start, int(q.get("limit", 500)))
+                    if fault == "shuffle":
+                        rows = rows[::-1]
+                    elif fault == "duplicate":
+                        rows = rows + rows[: len(rows) // 2]
+                    elif fault == "drop" and len(rows) > 2:
+                        del rows[len(rows) // 2]
                     body = json.dumps(rows).encode()
                 else:
                     self._send(404, b'{"code":-1,"msg":"not found"}')

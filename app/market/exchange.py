@@ -35,7 +35,7 @@ def _rewrite(urls: Any, base: str) -> Any:
 class ExchangeClient:
     def __init__(self, exchange_id: str = "binance", base_url: str | None = None, timeout_ms: int = 10_000,
                  retries: int = 4, backoff_s: float = 0.5, max_backoff_s: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock_ms: Callable[[], int] | None = None) -> None:
         cls = getattr(ccxt, exchange_id, None)
         if cls is None:
             raise ExchangeError(f"unknown exchange '{exchange_id}'; expected a ccxt id such as binance")
@@ -52,6 +52,7 @@ class ExchangeClient:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
+        self._clock_ms = clock_ms
         self.retry_count = 0
         self._markets_loaded = False
         self._clock_offset_ms = 0
@@ -111,6 +112,8 @@ class ExchangeClient:
 
     def server_time_ms(self) -> int:
         """The exchange's clock, from the local one and the offset measured when markets were loaded."""
+        if self._clock_ms is not None:
+            return self._clock_ms()
         return int(time.time() * 1000) + self._clock_offset_ms
 
     # ------------------------------------------------------------ candles

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from app.core.candles import Candles, timeframe_ms
 from app.errors import DataError
@@ -14,9 +16,11 @@ from app.market.files import ImportReport
 class CandleSource(Protocol):
     label: str  # LIVE <exchange> / SIMULATED / FILES / REPLAY
 
-    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
-        """The last `limit` closed candles."""
+    def fetch(self, symbol: str, timeframe: str, limit: int, since_ms: int | None = None) -> Candles:
+        """Closed candles: from since_ms on when given, else the last `limit`."""
         ...
+
+    def now_ms(self) -> int: ...
 
     def symbols(self) -> list[str]: ...
 
@@ -34,12 +38,13 @@ class SimSource:
     def now_ms(self) -> int:
         return self._now if self._now is not None else int(time.time() * 1000)
 
-    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
+    def fetch(self, symbol: str, timeframe: str, limit: int, since_ms: int | None = None) -> Candles:
         if timeframe != self.timeframe:
             raise DataError(f"the simulated market was made for {self.timeframe}, not {timeframe}")
         if symbol not in self.market.symbols:
             raise DataError(f"{symbol} is not in the simulated market")
-        return self.market.candles(symbol, self.now_ms(), limit)
+        c = self.market.candles(symbol, self.now_ms(), 10**9 if since_ms is not None else limit)
+        return c.slice(int(np.searchsorted(c.time, since_ms))) if since_ms is not None else c
 
     def symbols(self) -> list[str]:
         return list(self.market.symbols)
@@ -57,11 +62,17 @@ class FileSource:
             self.data[(candles.symbol, candles.timeframe)] = candles
             self.reports.append(report)
 
-    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
+    def fetch(self, symbol: str, timeframe: str, limit: int, since_ms: int | None = None) -> Candles:
         try:
-            return self.data[(symbol, timeframe)].slice(-limit) if limit else self.data[(symbol, timeframe)]
+            c = self.data[(symbol, timeframe)]
         except KeyError:
             raise DataError(f"no imported {timeframe} candles for {symbol}") from None
+        if since_ms is not None:
+            return c.slice(int(np.searchsorted(c.time, since_ms)))
+        return c.slice(-limit) if limit else c
+
+    def now_ms(self) -> int:
+        return max(int(c.time[-1]) + c.tf_ms for c in self.data.values())
 
     def symbols(self) -> list[str]:
         return sorted({s for s, _ in self.data})
@@ -71,15 +82,19 @@ class FileSource:
 
 
 class ExchangeSource:
-    def __init__(self, exchange_id: str, base_url: str | None = None, watch: list[str] | None = None) -> None:
+    def __init__(self, exchange_id: str, base_url: str | None = None, watch: list[str] | None = None,
+                 client: Any = None) -> None:
         from app.market.exchange import ExchangeClient
 
-        self.client = ExchangeClient(exchange_id, base_url=base_url)
+        self.client = client if client is not None else ExchangeClient(exchange_id, base_url=base_url)
         self.label = f"LIVE {exchange_id}"
         self._watch = list(watch or [])
 
-    def fetch(self, symbol: str, timeframe: str, limit: int) -> Candles:
-        return self.client.fetch_candles(symbol, timeframe, limit=limit)
+    def fetch(self, symbol: str, timeframe: str, limit: int, since_ms: int | None = None) -> Candles:
+        return self.client.fetch_candles(symbol, timeframe, since_ms=since_ms, limit=limit)
+
+    def now_ms(self) -> int:
+        return self.client.server_time_ms()
 
     def symbols(self) -> list[str]:
         return self._watch

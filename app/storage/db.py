@@ -102,9 +102,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (period, period_end)
     );
     """,
+    # 2: the hold limit travels with each live signal (settings may change while it is open)
+    """
+    ALTER TABLE live_signals ADD COLUMN max_hold INTEGER NOT NULL DEFAULT 24;
+    ALTER TABLE live_signals ADD COLUMN unrealised_pct REAL;
+    ALTER TABLE live_signals ADD COLUMN sl_atr REAL;
+    ALTER TABLE live_signals ADD COLUMN tp_atr REAL;
+    CREATE INDEX ix_live_symbol ON live_signals(symbol, timeframe, status)
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+Connection = sqlite3.Connection  # for type hints outside storage (only storage imports sqlite3)
 
 
 class Database:

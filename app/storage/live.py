@@ -1,0 +1,90 @@
+"""Repository of the live tables: live_signals, ml_skips, feed_state, events. Callers pass the connection
+of the transaction they are in, so one scan cycle is one transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from app.core.signals import Signal
+
+LIVE_COLUMNS = ("symbol", "timeframe", "side", "signal_time", "entry", "stop_loss", "take_profit", "confluence_score",
+                "components", "patterns", "ml_prediction", "ml_probability", "status", "created_at",
+                "entry_provisional", "atr", "last_price", "last_candle_time", "source", "max_hold", "sl_atr", "tp_atr")
+
+
+def insert_signal(conn: sqlite3.Connection, s: Signal, source: str, max_hold: int, sl_atr: float,
+                  tp_atr: float) -> int | None:
+    """The new row's id, or None when this (symbol, timeframe, side, candle) is already recorded."""
+    values = (s.symbol, s.timeframe, s.side, s.signal_time, s.entry, s.stop_loss, s.take_profit, s.confluence_score,
+              json.dumps(s.components), json.dumps(list(s.patterns)), s.ml_prediction, s.ml_probability, "OPEN",
+              s.created_at or int(time.time() * 1000), int(s.entry_provisional), s.atr, None, s.signal_time, source,
+              max_hold, sl_atr, tp_atr)
+    cur = conn.execute(f"INSERT OR IGNORE INTO live_signals ({', '.join(LIVE_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' for _ in LIVE_COLUMNS)})", values)
+    return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
+
+
+def update_open(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (entry, stop_loss, take_profit, entry_provisional, last_price, last_candle_time, bars_held, mfe_pct,
+    mae_pct, unrealised_pct, id)."""
+    conn.executemany("UPDATE live_signals SET entry = ?, stop_loss = ?, take_profit = ?, entry_provisional = ?, "
+                     "last_price = ?, last_candle_time = ?, bars_held = ?, mfe_pct = ?, mae_pct = ?, "
+                     "unrealised_pct = ? WHERE id = ?", rows)
+
+
+def update_ticks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (last_price, mfe_pct, mae_pct, unrealised_pct, id)."""
+    conn.executemany("UPDATE live_signals SET last_price = ?, mfe_pct = ?, mae_pct = ?, unrealised_pct = ? "
+                     "WHERE id = ?", rows)
+
+
+def close_signals(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (status, closed_at, exit_price, pnl_pct, ambiguous, entry, stop_loss, take_profit, last_price,
+    last_candle_time, bars_held, mfe_pct, mae_pct, id)."""
+    conn.executemany("UPDATE live_signals SET status = ?, closed_at = ?, exit_price = ?, pnl_pct = ?, ambiguous = ?, "
+                     "entry = ?, stop_loss = ?, take_profit = ?, entry_provisional = 0, last_price = ?, "
+                     "last_candle_time = ?, bars_held = ?, mfe_pct = ?, mae_pct = ?, unrealised_pct = NULL "
+                     "WHERE id = ? AND status = 'OPEN'", rows)
+
+
+def open_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return list(conn.execute("SELECT * FROM live_signals WHERE status = 'OPEN' ORDER BY id"))
+
+
+def log_skip(conn: sqlite3.Connection, s: Signal, min_probability: float) -> None:
+    conn.execute("INSERT OR IGNORE INTO ml_skips (symbol, timeframe, side, signal_time, confluence_score, "
+                 "ml_probability, min_probability, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 (s.symbol, s.timeframe, s.side, s.signal_time, s.confluence_score, s.ml_probability, min_probability,
+                  s.created_at or int(time.time() * 1000)))
+
+
+def feed_positions(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+    return {(r[0], r[1]): int(r[2]) for r in conn.execute("SELECT symbol, timeframe, last_candle_time FROM feed_state")}
+
+
+def set_feed_position(conn: sqlite3.Connection, symbol: str, timeframe: str, last_time: int) -> None:
+    conn.execute("INSERT INTO feed_state (symbol, timeframe, last_candle_time) VALUES (?, ?, ?) "
+                 "ON CONFLICT(symbol, timeframe) DO UPDATE SET last_candle_time = excluded.last_candle_time",
+                 (symbol, timeframe, last_time))
+
+
+def add_event(conn: sqlite3.Connection, kind: str, message: str, data: dict[str, Any]) -> None:
+    conn.execute("INSERT INTO events (created_at, kind, message, data) VALUES (?, ?, ?, ?)",
+                 (int(time.time() * 1000), kind, message, json.dumps(data)))
+
+
+def closed_rows(conn: sqlite3.Connection, since_ms: int | None = None, until_ms: int | None = None
+                ) -> list[sqlite3.Row]:
+    sql = "SELECT * FROM live_signals WHERE status != 'OPEN'"
+    args: list[Any] = []
+    if since_ms is not None:
+        sql += " AND closed_at >= ?"
+        args.append(since_ms)
+    if until_ms is not None:
+        sql += " AND closed_at < ?"
+        args.append(until_ms)
+    return list(conn.execute(sql + " ORDER BY closed_at, id", args))
