@@ -124,3 +124,58 @@ def confluence(o: np.ndarray, c: np.ndarray, ema9: np.ndarray, ema21: np.ndarray
             comps[s, 4, i] = c4
             total = c0 + c1 + c2 + c3 + c4
             score[s, i] = 0.0 if total < 0.0 else (100.0 if total > 100.0 else total)
+
+
+@njit(cache=True, nogil=True)
+def track_walk(t: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, tf: int,
+               side: np.ndarray, entry: np.ndarray, sl: np.ndarray, tp: np.ndarray, atr: np.ndarray,
+               sl_atr: np.ndarray, tp_atr: np.ndarray, provisional: np.ndarray, signal_time: np.ndarray,
+               last_time: np.ndarray, bars: np.ndarray, mfe: np.ndarray, mae: np.ndarray, last_price: np.ndarray,
+               max_hold: np.ndarray, status: np.ndarray, exit_price: np.ndarray, exit_time: np.ndarray,
+               ambiguous: np.ndarray) -> None:  # pragma: no cover (compiled)
+    """Walk each open signal through new closed candles (t ascending), in place, with the backtest's rules.
+
+    status: -1 still open, 0 WIN, 1 LOSS, 2 EXPIRED. A candle that does not follow the signal's last one
+    (a gap) stops its walk: nothing is decided on missing data.
+    """
+    n = len(t)
+    for i in range(len(side)):
+        status[i] = -1
+        k = np.searchsorted(t, last_time[i] + 1)
+        while k < n:
+            if t[k] != last_time[i] + tf:
+                break
+            if provisional[i] and t[k] == signal_time[i] + tf:
+                entry[i] = o[k]
+                sl[i] = o[k] - side[i] * sl_atr[i] * atr[i]
+                tp[i] = o[k] + side[i] * tp_atr[i] * atr[i]
+                provisional[i] = False
+            if side[i] > 0:
+                tp_hit = h[k] >= tp[i]
+                sl_hit = lo[k] <= sl[i]
+                fav = (h[k] - entry[i]) / entry[i] * 100.0
+                adv = (lo[k] - entry[i]) / entry[i] * 100.0
+            else:
+                tp_hit = lo[k] <= tp[i]
+                sl_hit = h[k] >= sl[i]
+                fav = (entry[i] - lo[k]) / entry[i] * 100.0
+                adv = (entry[i] - h[k]) / entry[i] * 100.0
+            mfe[i] = max(mfe[i], fav)
+            mae[i] = min(mae[i], adv)
+            bars[i] += 1
+            last_time[i] = t[k]
+            last_price[i] = c[k]
+            if sl_hit:
+                status[i] = 1
+                exit_price[i] = sl[i]
+                ambiguous[i] = tp_hit
+            elif tp_hit:
+                status[i] = 0
+                exit_price[i] = tp[i]
+            elif bars[i] >= max_hold[i]:
+                status[i] = 2
+                exit_price[i] = c[k]
+            if status[i] >= 0:
+                exit_time[i] = t[k]
+                break
+            k += 1

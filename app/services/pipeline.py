@@ -199,9 +199,9 @@ class LivePipeline:
                 self.tracker._emit("ml_skipped", s.to_dict())
             for sym, n_new in fresh.items():
                 buf = self.buffers[sym]
-                for i in range(len(buf) - n_new, len(buf)):
-                    closed += self.tracker.on_candle(sym, self.timeframe, int(buf.time[i]), float(buf.open[i]),
-                                                     float(buf.high[i]), float(buf.low[i]), float(buf.close[i]))
+                new = slice(len(buf) - n_new, len(buf))
+                closed += self.tracker.on_candles(sym, self.timeframe, buf.time[new], buf.open[new], buf.high[new],
+                                                  buf.low[new], buf.close[new])
                 last = int(buf.time[-1])
                 repo.set_feed_position(conn, sym, self.timeframe, last)
                 self.status[sym].last_candle = last

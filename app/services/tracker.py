@@ -19,13 +19,17 @@ from typing import Any
 import numpy as np
 
 from app.core.candles import timeframe_ms
-from app.core.outcomes import Costs
+from app.core.outcomes import Costs, net_pnl_pct
 from app.core.signals import Signal
 from app.storage import live as repo
 from app.storage.db import Connection, Database
 
 COLUMNS = ("id", "side", "entry", "sl", "tp", "signal_time", "last_time", "bars", "mfe", "mae", "last_price",
            "provisional", "max_hold", "tf_ms", "created_at", "score", "atr", "sl_atr", "tp_atr")
+
+
+_DTYPES = {"id": np.int64, "side": np.int64, "signal_time": np.int64, "last_time": np.int64, "bars": np.int64,
+           "provisional": np.bool_, "max_hold": np.int64, "tf_ms": np.int64, "created_at": np.int64}
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,7 @@ class LiveSignalTracker:
 
     def _append(self, symbol: str, timeframe: str, row: dict[str, Any]) -> None:
         g = self._book.get((symbol, timeframe))
-        new = {c: np.array([row[c]]) for c in COLUMNS}
-        new["provisional"] = new["provisional"].astype(bool)
+        new: dict[str, np.ndarray] = {c: np.array([row[c]], dtype=_DTYPES.get(c, np.float64)) for c in COLUMNS}
         if g is None:
             self._book[(symbol, timeframe)] = new
         else:
@@ -119,7 +122,8 @@ class LiveSignalTracker:
         return [k for k, g in self._book.items() if len(g["id"])]
 
     def unrealised(self, side: np.ndarray, entry: np.ndarray, price: np.ndarray) -> np.ndarray:
-        return np.asarray(100.0 * side * (price - entry) / entry - self.costs.round_trip_pct)
+        """P&L if closed at `price`, after fees and slippage on both sides."""
+        return net_pnl_pct(side, entry, price, self.costs)
 
     # ---------------------------------------------------------------- signals
     def add_signal(self, signal: Signal) -> int | None:
@@ -139,90 +143,81 @@ class LiveSignalTracker:
             return new_id
 
     def on_candle(self, symbol: str, timeframe: str, t: int, o: float, h: float, lo: float, c: float) -> int:
-        """Apply one closed candle to the open signals of that symbol; returns how many closed."""
+        """Apply one closed candle (see on_candles)."""
+        return self.on_candles(symbol, timeframe, np.array([t], dtype=np.int64), np.array([o]), np.array([h]),
+                               np.array([lo]), np.array([c]))
+
+    def on_candles(self, symbol: str, timeframe: str, t: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
+                   c: np.ndarray) -> int:
+        """Apply new closed candles (ascending) to the open signals of that symbol; returns how many closed.
+
+        Runs inside a cycle(): the changed rows are written in the cycle's transaction.
+        """
+        from app.core.kernels import track_walk
+
         g = self._book.get((symbol, timeframe))
-        if g is None or len(g["id"]) == 0:
+        if g is None or len(g["id"]) == 0 or len(t) == 0:
             return 0
-        nxt = g["last_time"] < t
-        follows = nxt & (g["last_time"] + g["tf_ms"] == t)  # a gap stops the clock: never decide on missing data
-        if not follows.any():
-            return 0
-        idx = np.flatnonzero(follows)
-        side = g["side"][idx]
-        first = g["provisional"][idx] & (t == g["signal_time"][idx] + g["tf_ms"][idx])
-        if first.any():  # the entry becomes the open of t+1; SL and TP keep their ATR distances
-            fix = idx[first]
-            g["entry"][fix] = o
-            g["sl"][fix] = o - g["side"][fix] * g["sl_atr"][fix] * g["atr"][fix]
-            g["tp"][fix] = o + g["side"][fix] * g["tp_atr"][fix] * g["atr"][fix]
-            g["provisional"][fix] = False
-        entry, sl, tp = g["entry"][idx], g["sl"][idx], g["tp"][idx]
-        is_long = side > 0
-        tp_hit = np.where(is_long, h >= tp, lo <= tp)
-        sl_hit = np.where(is_long, lo <= sl, h >= sl)
-        bars = g["bars"][idx] + 1
-        fav = np.where(is_long, h - entry, entry - lo) / entry * 100.0
-        adv = np.where(is_long, lo - entry, entry - h) / entry * 100.0
-        g["mfe"][idx] = np.maximum(g["mfe"][idx], fav)
-        g["mae"][idx] = np.minimum(g["mae"][idx], adv)
-        g["bars"][idx] = bars
-        g["last_time"][idx] = t
-        g["last_price"][idx] = c
-        loss = sl_hit
-        win = tp_hit & ~sl_hit
-        expired = ~loss & ~win & (bars >= g["max_hold"][idx])
-        done = loss | win | expired
         conn = self._conn
-        assert conn is not None, "on_candle runs inside a cycle()"
-        still = ~done
-        if still.any():
-            sel = idx[still]
-            unreal = self.unrealised(g["side"][sel], g["entry"][sel], g["last_price"][sel])
+        assert conn is not None, "on_candles runs inside a cycle()"
+        before_last = g["last_time"].copy()
+        was_provisional = g["provisional"].copy()
+        m = len(g["id"])
+        status = np.full(m, -1, dtype=np.int64)
+        exit_price = np.full(m, np.nan)
+        exit_time = np.zeros(m, dtype=np.int64)
+        ambiguous = np.zeros(m, dtype=np.bool_)
+        f = np.ascontiguousarray
+        track_walk(f(t, dtype=np.int64), f(o, dtype=np.float64), f(h, dtype=np.float64), f(lo, dtype=np.float64),
+                   f(c, dtype=np.float64), int(g["tf_ms"][0]), g["side"], g["entry"], g["sl"], g["tp"], g["atr"],
+                   g["sl_atr"], g["tp_atr"], g["provisional"], g["signal_time"], g["last_time"], g["bars"], g["mfe"],
+                   g["mae"], g["last_price"], g["max_hold"], status, exit_price, exit_time, ambiguous)
+        moved = g["last_time"] != before_last
+        done = status >= 0
+        still = np.flatnonzero(moved & ~done)
+        if len(still):
+            unreal = self.unrealised(g["side"][still], g["entry"][still], g["last_price"][still])
+            fix = still[was_provisional[still] & ~g["provisional"][still]]
             repo.update_open(conn, list(zip(
-                g["entry"][sel].tolist(), g["sl"][sel].tolist(), g["tp"][sel].tolist(),
-                [0] * len(sel), g["last_price"][sel].tolist(), [t] * len(sel), g["bars"][sel].tolist(),
-                g["mfe"][sel].tolist(), g["mae"][sel].tolist(), unreal.tolist(), g["id"][sel].tolist(), strict=True)))
-            for i, u in zip(sel.tolist(), unreal.tolist(), strict=True):
-                self._emit("signal_updated", {"id": int(g["id"][i]), "symbol": symbol, "last_price": c,
-                                              "unrealised_pct": u, "bars_held": int(g["bars"][i]),
-                                              "mfe_pct": float(g["mfe"][i]), "mae_pct": float(g["mae"][i])})
-        if done.any():
-            sel = idx[done]
-            status = np.where(loss[done], "LOSS", np.where(win[done], "WIN", "EXPIRED"))
-            exit_price = np.where(loss[done], sl[done], np.where(win[done], tp[done], c))
-            pnl = 100.0 * side[done] * (exit_price - entry[done]) / entry[done] - self.costs.round_trip_pct
-            ambiguous = loss[done] & tp_hit[done]
-            rows = list(zip(status.tolist(), [t] * len(sel), exit_price.tolist(), pnl.tolist(),
-                            ambiguous.astype(int).tolist(), g["entry"][sel].tolist(), g["sl"][sel].tolist(),
-                            g["tp"][sel].tolist(), [c] * len(sel), [t] * len(sel), g["bars"][sel].tolist(),
-                            g["mfe"][sel].tolist(), g["mae"][sel].tolist(), g["id"][sel].tolist(), strict=True))
+                g["last_price"][still].tolist(), g["last_time"][still].tolist(), g["bars"][still].tolist(),
+                g["mfe"][still].tolist(), g["mae"][still].tolist(), g["id"][still].tolist(), strict=True)),
+                list(zip(g["entry"][fix].tolist(), g["sl"][fix].tolist(), g["tp"][fix].tolist(),
+                         g["id"][fix].tolist(), strict=True)))
+            for i, u in zip(still.tolist(), unreal.tolist(), strict=True):
+                self._emit("signal_updated", {"id": int(g["id"][i]), "symbol": symbol,
+                                              "last_price": float(g["last_price"][i]), "unrealised_pct": u,
+                                              "bars_held": int(g["bars"][i]), "mfe_pct": float(g["mfe"][i]),
+                                              "mae_pct": float(g["mae"][i])})
+        sel = np.flatnonzero(done)
+        if len(sel):
+            names = np.array(["WIN", "LOSS", "EXPIRED"])[status[sel]]
+            pnl = 100.0 * g["side"][sel] * (exit_price[sel] - g["entry"][sel]) / g["entry"][sel] \
+                - self.costs.round_trip_pct
+            rows = list(zip(names.tolist(), exit_time[sel].tolist(), exit_price[sel].tolist(), pnl.tolist(),
+                            ambiguous[sel].astype(int).tolist(), g["entry"][sel].tolist(), g["sl"][sel].tolist(),
+                            g["tp"][sel].tolist(), g["last_price"][sel].tolist(), g["last_time"][sel].tolist(),
+                            g["bars"][sel].tolist(), g["mfe"][sel].tolist(), g["mae"][sel].tolist(),
+                            g["id"][sel].tolist(), strict=True))
             repo.close_signals(conn, rows)
             for r in rows:
                 self._emit("signal_closed", {"id": r[13], "symbol": symbol, "timeframe": timeframe, "status": r[0],
-                                             "closed_at": t, "exit_price": r[2], "pnl_pct": r[3],
+                                             "closed_at": r[1], "exit_price": r[2], "pnl_pct": r[3],
                                              "ambiguous": bool(r[4]), "bars_held": r[10]})
-            keep = np.ones(len(g["id"]), dtype=bool)
-            keep[sel] = False
+            keep = ~done
             self._book[(symbol, timeframe)] = {col: v[keep] for col, v in g.items()}
-        return int(done.sum())
+        return len(sel)
 
     def on_tick(self, symbol: str, price: float) -> int:
-        """A live price for display: last price, unrealised P&L after fees, excursions. Decides nothing."""
-        changed = 0
+        """A live price for display: last price and excursions (unrealised P&L follows from them).
+        Decides nothing: outcomes come from closed candles only."""
         with self.cycle() as conn:
+            changed = repo.apply_tick(conn, symbol, price)
             for (sym, _tf), g in self._book.items():
                 if sym != symbol or len(g["id"]) == 0:
                     continue
                 live = ~g["provisional"]
                 g["last_price"][live] = price
-                side, entry = g["side"], g["entry"]
-                move = side * (price - entry) / entry * 100.0
-                g["mfe"][live] = np.maximum(g["mfe"][live], move[live])
-                g["mae"][live] = np.minimum(g["mae"][live], move[live])
-                unreal = self.unrealised(side, entry, g["last_price"])
-                sel = np.flatnonzero(live)
-                repo.update_ticks(conn, list(zip(g["last_price"][sel].tolist(), g["mfe"][sel].tolist(),
-                                                 g["mae"][sel].tolist(), unreal[sel].tolist(), g["id"][sel].tolist(),
-                                                 strict=True)))
-                changed += len(sel)
+                move = g["side"] * (price - g["entry"]) / g["entry"] * 100.0
+                np.maximum(g["mfe"], move, out=g["mfe"], where=live)
+                np.minimum(g["mae"], move, out=g["mae"], where=live)
         return changed

@@ -72,11 +72,6 @@ MIGRATIONS: list[str] = [
         pnl_pct REAL,
         entry_provisional INTEGER NOT NULL DEFAULT 0,
         atr REAL,
-        last_price REAL,
-        last_candle_time INTEGER,
-        bars_held INTEGER NOT NULL DEFAULT 0,
-        mfe_pct REAL NOT NULL DEFAULT 0,
-        mae_pct REAL NOT NULL DEFAULT 0,
         ambiguous INTEGER NOT NULL DEFAULT 0,
         source TEXT NOT NULL DEFAULT '',
         UNIQUE (symbol, timeframe, side, signal_time)
@@ -102,13 +97,29 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (period, period_end)
     );
     """,
-    # 2: the hold limit travels with each live signal (settings may change while it is open)
+    # 2: the hold limit and barrier multiples travel with each live signal (settings may change while it is
+    # open); the marks that change on every tick live in a narrow table so a tick rewrites few pages
     """
     ALTER TABLE live_signals ADD COLUMN max_hold INTEGER NOT NULL DEFAULT 24;
-    ALTER TABLE live_signals ADD COLUMN unrealised_pct REAL;
     ALTER TABLE live_signals ADD COLUMN sl_atr REAL;
     ALTER TABLE live_signals ADD COLUMN tp_atr REAL;
-    CREATE INDEX ix_live_symbol ON live_signals(symbol, timeframe, status)
+    CREATE INDEX ix_live_symbol ON live_signals(symbol, timeframe, status);
+    CREATE TABLE live_marks (
+        id INTEGER PRIMARY KEY REFERENCES live_signals(id) ON DELETE CASCADE,
+        symbol TEXT NOT NULL,
+        side INTEGER NOT NULL,
+        entry REAL NOT NULL,
+        ticking INTEGER NOT NULL DEFAULT 0,
+        last_price REAL,
+        last_candle_time INTEGER,
+        bars_held INTEGER NOT NULL DEFAULT 0,
+        mfe_pct REAL NOT NULL DEFAULT 0,
+        mae_pct REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX ix_marks_ticking ON live_marks(symbol, ticking);
+    CREATE VIEW live_view AS
+        SELECT s.*, m.last_price, m.last_candle_time, m.bars_held, m.mfe_pct, m.mae_pct
+        FROM live_signals s JOIN live_marks m ON m.id = s.id
     """,
 ]
 

@@ -13,7 +13,7 @@ from app.core.signals import Signal
 
 LIVE_COLUMNS = ("symbol", "timeframe", "side", "signal_time", "entry", "stop_loss", "take_profit", "confluence_score",
                 "components", "patterns", "ml_prediction", "ml_probability", "status", "created_at",
-                "entry_provisional", "atr", "last_price", "last_candle_time", "source", "max_hold", "sl_atr", "tp_atr")
+                "entry_provisional", "atr", "source", "max_hold", "sl_atr", "tp_atr")
 
 
 def insert_signal(conn: sqlite3.Connection, s: Signal, source: str, max_hold: int, sl_atr: float,
@@ -21,38 +21,54 @@ def insert_signal(conn: sqlite3.Connection, s: Signal, source: str, max_hold: in
     """The new row's id, or None when this (symbol, timeframe, side, candle) is already recorded."""
     values = (s.symbol, s.timeframe, s.side, s.signal_time, s.entry, s.stop_loss, s.take_profit, s.confluence_score,
               json.dumps(s.components), json.dumps(list(s.patterns)), s.ml_prediction, s.ml_probability, "OPEN",
-              s.created_at or int(time.time() * 1000), int(s.entry_provisional), s.atr, None, s.signal_time, source,
-              max_hold, sl_atr, tp_atr)
+              s.created_at or int(time.time() * 1000), int(s.entry_provisional), s.atr, source, max_hold, sl_atr,
+              tp_atr)
     cur = conn.execute(f"INSERT OR IGNORE INTO live_signals ({', '.join(LIVE_COLUMNS)}) "
                        f"VALUES ({', '.join('?' for _ in LIVE_COLUMNS)})", values)
-    return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
+    if cur.rowcount != 1 or not cur.lastrowid:
+        return None
+    new_id = int(cur.lastrowid)
+    conn.execute("INSERT INTO live_marks (id, symbol, side, entry, ticking, last_candle_time) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 (new_id, s.symbol, 1 if s.side == "LONG" else -1, s.entry, int(not s.entry_provisional),
+                  s.signal_time))
+    return new_id
 
 
-def update_open(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """rows: (entry, stop_loss, take_profit, entry_provisional, last_price, last_candle_time, bars_held, mfe_pct,
-    mae_pct, unrealised_pct, id)."""
-    conn.executemany("UPDATE live_signals SET entry = ?, stop_loss = ?, take_profit = ?, entry_provisional = ?, "
-                     "last_price = ?, last_candle_time = ?, bars_held = ?, mfe_pct = ?, mae_pct = ?, "
-                     "unrealised_pct = ? WHERE id = ?", rows)
+def update_open(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]],
+                fixed: Sequence[tuple[Any, ...]] = ()) -> None:
+    """rows: (last_price, last_candle_time, bars_held, mfe_pct, mae_pct, id) of signals still open;
+    fixed: (entry, stop_loss, take_profit, id) of those whose provisional entry became the open of t+1."""
+    if fixed:
+        conn.executemany("UPDATE live_signals SET entry = ?, stop_loss = ?, take_profit = ?, entry_provisional = 0 "
+                         "WHERE id = ?", fixed)
+        conn.executemany("UPDATE live_marks SET entry = ?, ticking = 1 WHERE id = ?", [(f[0], f[3]) for f in fixed])
+    conn.executemany("UPDATE live_marks SET last_price = ?, last_candle_time = ?, bars_held = ?, mfe_pct = ?, "
+                     "mae_pct = ? WHERE id = ?", rows)
 
 
-def update_ticks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """rows: (last_price, mfe_pct, mae_pct, unrealised_pct, id)."""
-    conn.executemany("UPDATE live_signals SET last_price = ?, mfe_pct = ?, mae_pct = ?, unrealised_pct = ? "
-                     "WHERE id = ?", rows)
+def apply_tick(conn: sqlite3.Connection, symbol: str, price: float) -> int:
+    """One statement for all open signals of a symbol whose entry is fixed: the same arithmetic as the
+    tracker's memory, so both hold identical excursions."""
+    move = "side * (:p - entry) / entry * 100.0"
+    cur = conn.execute(f"UPDATE live_marks SET last_price = :p, mfe_pct = MAX(mfe_pct, {move}), "
+                       f"mae_pct = MIN(mae_pct, {move}) WHERE symbol = :s AND ticking = 1", {"p": price, "s": symbol})
+    return int(cur.rowcount)
 
 
 def close_signals(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """rows: (status, closed_at, exit_price, pnl_pct, ambiguous, entry, stop_loss, take_profit, last_price,
     last_candle_time, bars_held, mfe_pct, mae_pct, id)."""
     conn.executemany("UPDATE live_signals SET status = ?, closed_at = ?, exit_price = ?, pnl_pct = ?, ambiguous = ?, "
-                     "entry = ?, stop_loss = ?, take_profit = ?, entry_provisional = 0, last_price = ?, "
-                     "last_candle_time = ?, bars_held = ?, mfe_pct = ?, mae_pct = ?, unrealised_pct = NULL "
-                     "WHERE id = ? AND status = 'OPEN'", rows)
+                     "entry = ?, stop_loss = ?, take_profit = ?, entry_provisional = 0 "
+                     "WHERE id = ? AND status = 'OPEN'",
+                     [(*r[:8], r[13]) for r in rows])
+    conn.executemany("UPDATE live_marks SET ticking = 0, entry = ?, last_price = ?, last_candle_time = ?, "
+                     "bars_held = ?, mfe_pct = ?, mae_pct = ? WHERE id = ?", [(r[5], *r[8:]) for r in rows])
 
 
 def open_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return list(conn.execute("SELECT * FROM live_signals WHERE status = 'OPEN' ORDER BY id"))
+    return list(conn.execute("SELECT * FROM live_view WHERE status = 'OPEN' ORDER BY id"))
 
 
 def log_skip(conn: sqlite3.Connection, s: Signal, min_probability: float) -> None:
@@ -79,7 +95,7 @@ def add_event(conn: sqlite3.Connection, kind: str, message: str, data: dict[str,
 
 def closed_rows(conn: sqlite3.Connection, since_ms: int | None = None, until_ms: int | None = None
                 ) -> list[sqlite3.Row]:
-    sql = "SELECT * FROM live_signals WHERE status != 'OPEN'"
+    sql = "SELECT * FROM live_view WHERE status != 'OPEN'"
     args: list[Any] = []
     if since_ms is not None:
         sql += " AND closed_at >= ?"

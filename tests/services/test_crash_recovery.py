@@ -41,7 +41,7 @@ def _cmd(files, db):
 
 def _rows(db: Path) -> list[tuple]:
     conn = sqlite3.connect(db)
-    rows = sorted(conn.execute(f"SELECT {', '.join(COLS)} FROM live_signals"))
+    rows = sorted(conn.execute(f"SELECT {', '.join(COLS)} FROM live_view"))
     conn.close()
     return rows
 

@@ -42,7 +42,7 @@ def replay(db, data, step):
 
 def _live_rows(db):
     return {(r["symbol"], r["side"], r["signal_time"]): r for r in
-            db.query("SELECT * FROM live_signals WHERE status != 'OPEN'")}
+            db.query("SELECT * FROM live_view WHERE status != 'OPEN'")}
 
 
 def assert_parity(db, data):
@@ -105,12 +105,12 @@ def test_provisional_entry_is_fixed_at_next_open_and_gap_stops_the_clock(tmp_pat
         tr.add_signal(_signal(t0))
         assert _candle(tr, t0 + 600_000, 100, 120, 80, 100) == 0  # t+2 before t+1: a gap, nothing decided
         assert _candle(tr, t0 + 300_000, 101.0, 101.5, 100.5, 101.2) == 0
-        r = db.query("SELECT * FROM live_signals")[0]
+        r = db.query("SELECT * FROM live_view")[0]
         assert r["entry"] == 101.0 and not r["entry_provisional"]
         assert r["stop_loss"] == 101.0 - 1.5 * 1.0 and r["take_profit"] == 101.0 + 2.0 * 1.0
         assert r["bars_held"] == 1 and r["status"] == "OPEN"
         assert _candle(tr, t0 + 600_000, 101.2, 103.5, 101.0, 103.0) == 1
-        r = db.query("SELECT * FROM live_signals")[0]
+        r = db.query("SELECT * FROM live_view")[0]
         assert (r["status"], r["exit_price"], r["closed_at"], r["bars_held"]) == ("WIN", 103.0, t0 + 600_000, 2)
         assert r["pnl_pct"] == pytest.approx(100 * 2.0 / 101.0 - 0.24)
 
@@ -121,9 +121,14 @@ def test_ticks_move_prices_but_decide_nothing(tmp_path):
         tr = _tracker(db)
         tr.add_signal(_signal(t0, provisional=False))
         tr.on_tick("X/USDT", 150.0)  # far beyond the target: only a candle close can decide
-        r = db.query("SELECT * FROM live_signals")[0]
+        r = db.query("SELECT * FROM live_view")[0]
         assert r["status"] == "OPEN" and r["last_price"] == 150.0
-        assert r["unrealised_pct"] == pytest.approx(50.0 - 0.24) and r["mfe_pct"] == pytest.approx(50.0)
+        assert r["mfe_pct"] == pytest.approx(50.0) and r["mae_pct"] == 0.0
+        from app.core.outcomes import net_pnl_pct
+
+        assert net_pnl_pct(1, r["entry"], r["last_price"], COSTS) == pytest.approx(50.0 - 0.24)
+        mem = tr._book[("X/USDT", "5m")]
+        assert mem["mfe"][0] == r["mfe_pct"] and mem["last_price"][0] == 150.0  # memory and database agree
 
 
 def test_restart_resumes_open_signals(tmp_path):
@@ -137,7 +142,7 @@ def test_restart_resumes_open_signals(tmp_path):
         tr = _tracker(db)
         assert tr.open_count == 1
         assert _candle(tr, t0 + 600_000, 100.2, 100.3, 98.0, 98.2) == 1
-        r = db.query("SELECT * FROM live_signals")[0]
+        r = db.query("SELECT * FROM live_view")[0]
         assert r["status"] == "LOSS" and r["bars_held"] == 2
 
 
