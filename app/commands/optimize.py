@@ -60,61 +60,13 @@ def _text(r: dict[str, Any]) -> str:
 
 @command("optimize", _text)
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from app.core.candles import timeframe_ms
-    from app.errors import ScalpDeskError
-    from app.services import optimizer
-    from app.settings import update_user_config
-    from app.storage import backtests as repo
-    from app.storage.db import Database
+    from app.services import optimization
 
     settings = settings_from(args)
     kind = args.objective or settings.optimization.objective
-    with Database(db_path(args)) as db:
-        rid = args.run if args.run is not None else repo.latest_run_id(db)
-        if rid is None:
-            raise ScalpDeskError(f"{db.path}: no finished backtest; run `python -m app backtest` first")
-        run_info = repo.get_run(db, rid)
-        if run_info is None:
-            raise ScalpDeskError(f"{db.path}: no backtest run {rid}")
-        cols = repo.load_signals(db, rid)
-    tfs = {str(t) for t in cols["timeframe"]} or {"1m"}
-    horizon = int(run_info["max_hold"]) * max(timeframe_ms(t) for t in tfs)
-    stored = optimizer.StoredSignals.from_columns(cols, horizon)
-    config_file = settings.source_path if args.config else None
-    if args.what == "thresholds":
-        result = optimizer.optimise_thresholds(stored, kind, settings.optimization.folds,
-                                               settings.optimization.min_signals, float(run_info["min_score"]))
-        if args.apply:
-            if result["chosen_threshold"] is None:
-                raise ScalpDeskError(result["message"])
-            chosen = next(r for r in result["rows"] if r["threshold"] == result["chosen_threshold"])
-            prov = optimizer.provenance(run_info, kind, len(stored.time), {
-                "out_of_sample": chosen["out_of_sample"], "in_sample": chosen["in_sample"],
-                "walk_forward_result": result["walk_forward_result"]})
-            new = update_user_config({"confluence.min_score": float(result["chosen_threshold"]),
-                                      "confluence.provenance": prov}, config_file)
-            result["applied_to"] = new.source_path
-    else:
-        run_settings = run_info["settings"] or settings.to_dict()
-        weights = run_settings.get("confluence", {}).get("weights") or settings.to_dict()["confluence"]["weights"]
-        total = sum(weights.values())
-        points_now = {k: float(v["points"]) for k, v in
-                      (run_settings.get("pattern_scores", {}).get("patterns") or {}).items()} or \
-            settings.get_pattern_points()
-        result = optimizer.optimise_patterns(stored, points_now, float(weights["pattern"]),
-                                             100.0 / total if total else 0.0, settings.confluence.min_score, kind,
-                                             min_signals=settings.optimization.min_signals)
-        if args.apply:
-            if result["message"]:
-                raise ScalpDeskError(result["message"])
-            changes: dict[str, Any] = {}
-            for p in result["patterns"]:
-                changes[f"pattern_scores.patterns.{p['pattern']}"] = {
-                    "points": p["points"], "win_rate": p["win_rate"], "count": p["count"]}
-            changes["pattern_scores.provenance"] = optimizer.provenance(run_info, kind, len(stored.time), {
-                "out_of_sample_check": result["out_of_sample_check"], "prior_strength": optimizer.PRIOR_STRENGTH})
-            new = update_user_config(changes, config_file)
-            result["applied_to"] = new.source_path
-    result["what"] = args.what
-    result["run_id"] = rid
-    return result
+    job = optimization.thresholds if args.what == "thresholds" else optimization.patterns
+    result = job(db_path(args), settings, kind, args.run)
+    if args.apply:
+        new = optimization.apply(result, settings.source_path if args.config else None)
+        result["applied_to"] = new.source_path
+    return optimization.public(result)
