@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.commands import backtest, optimize, scan, track, train
+from app.commands import backtest, optimize, report, scan, track, train
 
-MODULES = [scan, backtest, train, optimize, track]
+MODULES = [scan, backtest, train, optimize, track, report]
 
 
 def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:

@@ -41,9 +41,12 @@ def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build(db: Database, accuracy: AccuracyTable, costs: Costs, source: str, ml_status: str,
-          last_scan_ms: int | None, errors: dict[str, str], now_s: float, recent: int = 300) -> Snapshot:
+          last_scan_ms: int | None, errors: dict[str, str], now_s: float, recent: int = 300,
+          label: str | None = None) -> Snapshot:
+    """`source` selects the records (as the tracker labels them); `label` is what the status bar shows."""
     open_rows = []
-    for r in db.query("SELECT * FROM live_view WHERE status = 'OPEN' ORDER BY id"):
+    # Only this source's records: simulated numbers never mix with live or replayed ones.
+    for r in db.query("SELECT * FROM live_view WHERE status = 'OPEN' AND source = ? ORDER BY id", (source,)):
         side = 1 if r["side"] == "LONG" else -1
         last = r["last_price"]
         open_rows.append({
@@ -56,7 +59,8 @@ def build(db: Database, accuracy: AccuracyTable, costs: Costs, source: str, ml_s
             "closed_candle_ms": r["signal_time"] + timeframe_ms(r["timeframe"]), "signal_time": r["signal_time"],
             "bars_held": r["bars_held"], "mfe_pct": r["mfe_pct"], "mae_pct": r["mae_pct"],
         })
-    closed = [dict(r) for r in db.query("SELECT * FROM live_view WHERE status != 'OPEN' ORDER BY closed_at, id")]
+    closed = [dict(r) for r in db.query("SELECT * FROM live_view WHERE status != 'OPEN' AND source = ? "
+                                        "ORDER BY closed_at, id", (source,))]
     for c in closed:
         c["closed_text"] = dt.datetime.fromtimestamp(c["closed_at"] / 1000, dt.UTC).strftime("%m-%d %H:%M")
     day_start = int(dt.datetime.fromtimestamp(now_s, dt.UTC).replace(hour=0, minute=0, second=0,
@@ -83,5 +87,5 @@ def build(db: Database, accuracy: AccuracyTable, costs: Costs, source: str, ml_s
     alerts = tuple(r["message"] for r in db.query("SELECT message FROM events WHERE kind = 'drift_alert' "
                                                   "ORDER BY id DESC LIMIT 20"))
     return Snapshot(tuple(open_rows), tuple(reversed(closed[-recent:])), today_stats, all_stats, equity,
-                    {"live": live_buckets, "backtest": accuracy.buckets, "ml": ml_bins}, source, ml_status,
+                    {"live": live_buckets, "backtest": accuracy.buckets, "ml": ml_bins}, label or source, ml_status,
                     last_scan_ms, dict(errors), alerts, now_s)

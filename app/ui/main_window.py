@@ -157,7 +157,10 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- layout memory
     def _qsettings(self) -> QSettings:
-        return QSettings("ScalpDesk", "ScalpDesk")
+        """Window geometry, splitters and columns, in the user config folder (SCALPDESK_HOME moves it too)."""
+        from app import paths
+
+        return QSettings(str(paths.user_config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
     def _restore_layout(self) -> None:
         qs = self._qsettings()
@@ -204,9 +207,18 @@ class MainWindow(QMainWindow):
         snap = self.latest
         if snap is None or snap is self.applied:
             return
+        first_fill = self.active.rowCount() == 0 and bool(snap.open_rows)
         self.applied = snap
         self.active.apply(snap.open_rows)
+        if first_fill:
+            if self._qsettings().value("active_header") is None:
+                self.active_view.resizeColumnsToContents()
+            if not self.active_view.currentIndex().isValid():
+                self.active_view.selectRow(0)
+        was_empty = self.completions.rowCount() == 0
         self.completions.append_front(list(reversed(snap.closed_rows)))
+        if was_empty and snap.closed_rows and self._qsettings().value("done_header") is None:
+            self.done_view.resizeColumnsToContents()
         self._show_stats(snap)
         self.source_label.setText(f"source: {snap.source}")
         self.ml_label.setText(f"ML filter: {snap.ml_status}")

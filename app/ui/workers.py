@@ -75,9 +75,9 @@ class PipelineWorker(QObject):
                 self.offline_reason = str(exc)
         if source is None:
             source = sources.SimSource(list(sc.symbols), sc.timeframe, sc.sim_seed, history=sc.history_candles)
-            if self.offline_reason:
-                source.label = f"OFFLINE ({self.offline_reason[:80]}) — SIMULATED"
         self.source = source
+        self.label = source.label if not self.offline_reason else \
+            f"OFFLINE ({self.offline_reason[:80]}) — {source.label}"
         tracker = LiveSignalTracker(self.db, self.costs, cfg.max_hold, cfg.sl_atr, cfg.tp_atr, source=source.label)
         self.ml = load_filter(self.model_path, s)
         self.accuracy = AccuracyTable.from_db(self.db)
@@ -98,7 +98,7 @@ class PipelineWorker(QObject):
             self.last_scan_ms = int(time.time() * 1000)
             errors = {s: st.message for s, st in self.pipeline.status.items() if st.state == "error"}
             snap = dashboard.build(self.db, self.accuracy, self.costs, self.source.label, self.ml.status,
-                                   self.last_scan_ms, errors, time.time())
+                                   self.last_scan_ms, errors, time.time(), label=self.label)
         except ScalpDeskError as exc:
             self.failed.emit(str(exc))
             return

@@ -97,9 +97,8 @@ def test_layout_is_remembered(window):
     w, _ = window
     w.resize(1111, 777)
     w.save_layout()
-    from PySide6.QtCore import QSettings
-
-    assert QSettings("ScalpDesk", "ScalpDesk").value("geometry") is not None
+    assert (paths.user_config_dir() / "window.ini").exists()
+    assert w._qsettings().value("geometry") is not None
 
 
 def test_smoke_test_subprocess(tmp_path):

@@ -1,0 +1,195 @@
+"""Telegram and e-mail notifications.
+
+Telegram goes through a queue and a sender thread, so a slow network never delays the scanner; 429 answers
+are retried after the server's `retry_after`, 5xx and timeouts with backoff. The bot token and the SMTP
+password come from the OS keyring (or SCALPDESK_TELEGRAM_TOKEN / SCALPDESK_SMTP_PASSWORD) and are redacted
+from every log line and error.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import queue
+import smtplib
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from app.errors import ScalpDeskError
+from app.security import redact, register_secret
+
+log = logging.getLogger(__name__)
+
+
+class NotifyError(ScalpDeskError):
+    pass
+
+
+class TelegramNotifier:
+    def __init__(self, token: str, chat_id: str, base_url: str = "https://api.telegram.org", timeout_s: float = 5.0,
+                 retries: int = 4, sleep: Callable[[float], None] = time.sleep) -> None:
+        register_secret(token)
+        self._token = token
+        self.chat_id = chat_id
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self._sleep = sleep
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=1000)
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+        self.failed = 0
+
+    def send(self, text: str) -> dict[str, Any]:
+        """Send now (blocking, with retries); raises NotifyError with a message free of the token."""
+        url = f"{self.base_url}/bot{self._token}/sendMessage"
+        body = json.dumps({"chat_id": self.chat_id, "text": text, "parse_mode": "HTML",
+                           "disable_web_page_preview": True}).encode()
+        delay = 1.0
+        last = ""
+        for attempt in range(self.retries + 1):
+            req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                    answer = json.loads(resp.read().decode() or "{}")
+                    if answer.get("ok"):
+                        return answer
+                    last = str(answer.get("description", "not ok"))
+                    break
+            except urllib.error.HTTPError as exc:
+                payload = _json(exc.read())
+                if exc.code == 429:
+                    wait = float(payload.get("parameters", {}).get("retry_after", delay))
+                    last = f"rate limited (429), retry after {wait:g}s"
+                    if attempt < self.retries:
+                        self._sleep(wait)
+                    continue
+                if 500 <= exc.code < 600:
+                    last = f"server error {exc.code}"
+                    if attempt < self.retries:
+                        self._sleep(delay)
+                        delay = min(delay * 2, 30.0)
+                    continue
+                last = f"HTTP {exc.code}: {payload.get('description', '')}"
+                break  # 400/401/403: retrying will not help
+            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                last = f"network: {getattr(exc, 'reason', exc)}"
+                if attempt < self.retries:
+                    self._sleep(delay)
+                    delay = min(delay * 2, 30.0)
+        raise NotifyError(redact(f"Telegram: {last}"))
+
+    # queued, non-blocking use from the scanner
+    def post(self, text: str) -> None:
+        try:
+            self._queue.put_nowait(text)
+        except queue.Full:
+            log.warning("Telegram queue full: a message was dropped")
+            return
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="telegram", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            text = self._queue.get()
+            if text is None:
+                return
+            try:
+                self.send(text)
+                self.sent += 1
+            except NotifyError as exc:
+                self.failed += 1
+                log.warning("%s", exc)
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    try:
+        out = json.loads(raw.decode() or "{}")
+        return out if isinstance(out, dict) else {}
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def signal_message(s: dict[str, Any], accuracy: str) -> str:
+    e = html.escape
+    ml = "filter off" if s.get("ml_probability") is None else f"{s['ml_probability']:.2f}"
+    return (f"<b>{e(s['side'])} {e(s['symbol'])}</b> {e(s['timeframe'])} · score {s['confluence_score']:.1f}\n"
+            f"entry {s['entry']:.6g} · SL {s['stop_loss']:.6g} · TP {s['take_profit']:.6g}\n"
+            f"historical accuracy: {e(accuracy)} · ML p: {ml}\nTracking live…")
+
+
+def outcome_message(s: dict[str, Any]) -> str:
+    e = html.escape
+    return (f"<b>{e(s['status'])}</b> {e(s.get('symbol', ''))} · exit {s['exit_price']:.6g} · "
+            f"P&amp;L {s['pnl_pct']:+.2f}% after fees · {s['bars_held']} candles")
+
+
+class EmailNotifier:
+    def __init__(self, host: str, port: int, security: str, user: str, password: str | None, sender: str,
+                 to: str, timeout_s: float = 20.0) -> None:
+        register_secret(password)
+        self.host, self.port, self.security = host, port, security
+        self.user, self._password, self.sender, self.to = user, password, sender, to
+        self.timeout_s = timeout_s
+
+    def send(self, subject: str, body: str, attachment: Path | None = None) -> None:
+        msg = EmailMessage()
+        msg["Subject"], msg["From"], msg["To"] = subject, self.sender, self.to
+        msg.set_content(body)
+        if attachment is not None:
+            msg.add_attachment(attachment.read_bytes(), maintype="application", subtype="pdf",
+                               filename=attachment.name)
+        try:
+            if self.security == "ssl":
+                server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s,
+                                                        context=ssl.create_default_context())
+            else:
+                server = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+            with server:
+                if self.security == "starttls":
+                    server.starttls(context=ssl.create_default_context())
+                if self.user and self._password:
+                    server.login(self.user, self._password)
+                server.send_message(msg)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise NotifyError(redact(f"e-mail via {self.host}:{self.port}: {exc}")) from None
+
+
+def from_settings(settings: Any) -> tuple[TelegramNotifier | None, EmailNotifier | None, list[str]]:
+    """The configured channels, and why any enabled one is not usable."""
+    from app.security import get_secret
+
+    n = settings.notifications
+    problems: list[str] = []
+    tg = em = None
+    if n.telegram_enabled:
+        token = get_secret("telegram_token")
+        if not token or not n.telegram_chat_id:
+            problems.append("Telegram: set the chat id in Settings and the bot token in the keyring "
+                            "(Settings > Notifications) or SCALPDESK_TELEGRAM_TOKEN")
+        else:
+            import os
+
+            tg = TelegramNotifier(token, n.telegram_chat_id,
+                                  base_url=os.environ.get("SCALPDESK_TELEGRAM_API", "https://api.telegram.org"))
+    if n.email_enabled:
+        if not n.smtp_host or not n.email_to:
+            problems.append("e-mail: set the SMTP host and the recipient in Settings > Notifications")
+        else:
+            em = EmailNotifier(n.smtp_host, n.smtp_port, n.smtp_security, n.smtp_user, get_secret("smtp_password"),
+                               n.email_from or n.smtp_user or "scalpdesk@localhost", n.email_to)
+    return tg, em, problems
