@@ -150,8 +150,13 @@ def _from_table(path: Path, header: list[str], rows: Any, line_of: np.ndarray, s
         time = (tvals.astype("datetime64[ns, UTC]").astype("int64") // 1_000_000).to_numpy()
     else:
         num = pd.to_numeric(tvals, errors="coerce")
-        if num.notna().all():
+        finite = np.isfinite(num.to_numpy(dtype=np.float64, na_value=np.nan))
+        if finite.all() and (num.abs() < 1e19).all():
             time = _to_ms(num.to_numpy())
+        elif num.notna().any() and not finite.all():
+            i = int(np.flatnonzero(~finite)[0])
+            raise DataError(f"{path}: line {int(line_of[i])}: column '{tcol}' has {tvals.iloc[i]!r}; "
+                            f"expected epoch time or a date")
         else:
             parsed = pd.to_datetime(tvals, utc=True, errors="coerce")
             bad = np.flatnonzero(parsed.isna().to_numpy())
@@ -212,7 +217,9 @@ def _read_json(path: Path, symbol: str | None, timeframe: str | None) -> tuple[C
         data = data["data"]
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of candles [time, open, high, low, close, volume]")
-    if data and isinstance(data[0], dict):
+    if not data:
+        raise DataError(f"{path}: no candles in the file")
+    if isinstance(data[0], dict):
         frame = pd.DataFrame(data)
         header = list(frame.columns)
     else:

@@ -172,8 +172,13 @@ class Database:
             raise StorageError(_explain(self.path, exc)) from None
         try:
             yield self.conn
+        except sqlite3.DatabaseError as exc:  # disk full, read-only, locked...: one clear message, nothing kept
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.conn.execute("ROLLBACK")
+            raise StorageError(_explain(self.path, exc)) from None
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.conn.execute("ROLLBACK")
             raise
         else:
             try:

@@ -109,6 +109,9 @@ def run_gui(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ScalpDesk")
     app.setOrganizationName("ScalpDesk")
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(paths.resource_path("icons", "scalpdesk.png"))))
     try:
         cfg = settings.load()
     except ConfigError as exc:

@@ -65,6 +65,17 @@ class MainWindow(QMainWindow):
         self.request_candles.connect(self.worker.request_candles)
         self.reload_worker.connect(self.worker.reload)
         self.pipeline_thread = PipelineThread(self.worker)
+        self.tray: Any = None
+        self._seen_open: set[int] | None = None
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        if settings.appearance.tray_notifications and QSystemTrayIcon.isSystemTrayAvailable():
+            from PySide6.QtGui import QIcon
+
+            from app import paths
+
+            self.tray = QSystemTrayIcon(QIcon(str(paths.resource_path("icons", "scalpdesk.png"))), self)
+            self.tray.show()
         self.refresh_timer = QTimer(self)
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start(1000)
@@ -207,6 +218,13 @@ class MainWindow(QMainWindow):
         snap = self.latest
         if snap is None or snap is self.applied:
             return
+        ids = {r["id"] for r in snap.open_rows}
+        if self.tray is not None and self._seen_open is not None:
+            for r in snap.open_rows:
+                if r["id"] not in self._seen_open:
+                    self.tray.showMessage("New signal", f"{r['side']} {r['symbol']} {r['timeframe']} · score "
+                                          f"{r['confluence_score']:.1f}")
+        self._seen_open = ids
         first_fill = self.active.rowCount() == 0 and bool(snap.open_rows)
         self.applied = snap
         self.active.apply(snap.open_rows)

@@ -85,6 +85,46 @@ class PipelineWorker(QObject):
                                      s.ml.min_probability, history=sc.history_candles,
                                      max_buffer=sc.history_candles * 5)
         self.last_scan_ms: int | None = None
+        from app.services.notifier import from_settings
+
+        self.telegram, self.email, problems = from_settings(s)
+        for problem in problems:
+            log.warning("notifications: %s", problem)
+        tracker.subscribe(self._notify)
+        self._next_report_check = 0.0
+
+    def _notify(self, ev: Any) -> None:
+        """Telegram alerts go through the notifier's own queue: the scanner never waits for the network."""
+        from app.services.notifier import outcome_message, signal_message
+
+        n = self.settings.notifications
+        if self.telegram is None:
+            return
+        if ev.kind == "signal_opened" and n.notify_new_signal:
+            self.telegram.post(signal_message(ev.data, self.accuracy.text(ev.data["confluence_score"])))
+        elif ev.kind == "signal_closed" and n.notify_outcome:
+            self.telegram.post(outcome_message(ev.data))
+        elif ev.kind == "drift_alert":
+            import html
+
+            self.telegram.post(f"<b>Drift alert</b>: {html.escape(ev.data['message'])}")
+
+    def _scheduled_reports(self) -> None:
+        """Daily/weekly reports at their times; one missed while the app was closed is made now, once."""
+        from app import paths
+        from app.services.scheduler import run_due
+
+        if time.time() < self._next_report_check:
+            return
+        self._next_report_check = time.time() + 600
+        folder = Path(self.settings.reports.folder) if self.settings.reports.folder else paths.reports_dir()
+        try:
+            for pdf in run_due(self.db_path, folder, self.settings):
+                log.info("scheduled report written: %s", pdf)
+                if self.email is not None:
+                    self.email.send(f"ScalpDesk report {pdf.stem}", "The report is attached.", pdf)
+        except Exception as exc:  # a report problem must not stop the scanner
+            log.warning("scheduled report failed: %s", exc)
 
     @Slot()
     def cycle(self) -> None:
@@ -104,6 +144,7 @@ class PipelineWorker(QObject):
             return
         self.snapshot_ready.emit(snap)
         self.cycle_finished.emit(result.new_candles)
+        self._scheduled_reports()
 
     @Slot(str)
     def request_candles(self, symbol: str) -> None:
@@ -127,6 +168,9 @@ class PipelineWorker(QObject):
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.stop()
+        telegram = getattr(self, "telegram", None)
+        if telegram is not None:
+            telegram.close(timeout=2.0)
         if self.pipeline is not None:
             self.db.close()
             self.pipeline = None
