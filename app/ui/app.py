@@ -106,7 +106,8 @@ def run_gui(argv: list[str]) -> int:
     from app.errors import ConfigError
     from app.ui import theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ScalpDesk")
     app.setOrganizationName("ScalpDesk")
     from PySide6.QtGui import QIcon
