@@ -126,7 +126,7 @@ def run_gui(argv: list[str]) -> int:
         if not smoke:
             QMessageBox.warning(None, "Settings not loaded", msg)
         log.error(msg)
-    theme.apply(app, cfg.appearance.theme)  # type: ignore[arg-type]
+    theme.apply(app, cfg.appearance.theme)
     from app.ui.main_window import MainWindow
 
     model = paths.default_model_path() if not cfg.ml.model_path else __import__("pathlib").Path(cfg.ml.model_path)
