@@ -246,9 +246,9 @@ def from_dict(data: dict[str, Any], source: str = "<settings>") -> Settings:
     if missing:
         raise ConfigError(f"{source}: key 'pattern_scores.enabled' names {missing[0]}, which has no entry "
                           f"in 'pattern_scores.patterns'")
-    from app.core.patterns import KNOWN_PATTERNS
+    from app.core.pattern_names import CDL_NAMES
 
-    unknown = [p for p in settings.pattern_scores.patterns if p not in KNOWN_PATTERNS]
+    unknown = [p for p in settings.pattern_scores.patterns if p not in CDL_NAMES]
     if unknown:
         raise ConfigError(f"{source}: key 'pattern_scores.patterns.{unknown[0]}' is not a TA-Lib candlestick "
                           f"function (expected a name like CDLENGULFING)")

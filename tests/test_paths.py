@@ -16,10 +16,11 @@ def test_resources_from_the_source_tree():
 
 
 def test_resources_from_a_bundle(tmp_path, monkeypatch):
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "default_config.json").write_text("{}")
-    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
-    assert paths.bundle_root() == tmp_path
-    assert paths.default_config_path() == tmp_path / "config" / "default_config.json"
-    assert paths.resource_path("icons", "x.png") == tmp_path / "resources" / "icons" / "x.png"
-    assert not paths.default_db_path().is_relative_to(tmp_path)  # user data never inside the bundle
+    bundle = tmp_path / "bundle" / "_internal"
+    (bundle / "config").mkdir(parents=True)
+    (bundle / "config" / "default_config.json").write_text("{}")
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    assert paths.bundle_root() == bundle
+    assert paths.default_config_path() == bundle / "config" / "default_config.json"
+    assert paths.resource_path("icons", "x.png") == bundle / "resources" / "icons" / "x.png"
+    assert not paths.default_db_path().is_relative_to(tmp_path / "bundle")  # user data never inside the bundle

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.candles import Candles
-from app.core.kernels import barrier_walk
 
 WIN, LOSS, EXPIRED, UNDECIDED = 0, 1, 2, -1
 OUTCOME_NAMES = {WIN: "WIN", LOSS: "LOSS", EXPIRED: "EXPIRED"}
@@ -68,6 +67,8 @@ def label(candles: Candles, index: np.ndarray, side: np.ndarray, entry: np.ndarr
     last = index + h
     ok = last < n
     ok[ok] &= run[last[ok]] == run[index[ok]]
+    from app.core.kernels import barrier_walk  # numba loads on first use, not at import (GUI start time)
+
     barrier_walk(candles.high, candles.low, candles.close, np.ascontiguousarray(index, dtype=np.int64),
                  np.ascontiguousarray(side, dtype=np.int64), np.ascontiguousarray(stop, dtype=np.float64),
                  np.ascontiguousarray(take, dtype=np.float64), h, ok, outcome, ambiguous, exit_index, exit_price, bars)

@@ -133,6 +133,15 @@ def run_gui(argv: list[str]) -> int:
     window = MainWindow(cfg, paths.default_db_path(), model, interval_s=3600 if smoke else None)
     _install_excepthooks(app, window)
     window.show()
+    if os.environ.get("SCALPDESK_EXIT_AFTER_SHOW"):  # start-up benchmark: the window is visible, stop here
+        import time as _time
+
+        app.processEvents()
+        print(f"shown_at={_time.time():.4f}", flush=True)
+        QTimer.singleShot(0, app.quit)
+        app.exec()
+        window.close()
+        return 0
     if smoke:
         watcher = _SmokeWatcher(window, app)
         window.worker.cycle_finished.connect(watcher.done)

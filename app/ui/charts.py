@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen, QPicture
 
 UP, DOWN = QColor("#2e9d57"), QColor("#d64545")
-CHUNK = 512
+CHUNK = 128
 
 
 class CandleItem(pg.GraphicsObject):

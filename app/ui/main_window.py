@@ -80,8 +80,8 @@ class MainWindow(QMainWindow):
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start(1000)
         self._restore_layout()
-        if start_worker:
-            self.pipeline_thread.start()
+        if start_worker:  # after the window has shown: the scanner's imports must not delay the first paint
+            QTimer.singleShot(0, self.pipeline_thread.start)
 
     # ---------------------------------------------------------------- layout
     def _build_ui(self) -> None:

@@ -73,3 +73,11 @@ def test_patterns_on_a_tail_window_equal_full_history():
         for name in names:
             np.testing.assert_array_equal(part[name], full[name][start:], err_msg=name)
     assert sum(int((full[n] != 0).sum()) for n in names) > 300
+
+
+def test_static_pattern_names_match_talib():
+    import talib
+
+    from app.core.pattern_names import CDL_NAMES
+
+    assert set(talib.get_function_groups()["Pattern Recognition"]) == CDL_NAMES
