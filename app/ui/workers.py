@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThread, QThreadPool, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,10 @@ class PipelineWorker(QObject):
 
     @Slot()
     def stop(self) -> None:
-        if self._timer is not None:
+        if self._timer is not None:  # stopped and destroyed in this (the worker's) thread
             self._timer.stop()
+            self._timer.setParent(None)
+            self._timer = None
         telegram = getattr(self, "telegram", None)
         if telegram is not None:
             telegram.close(timeout=2.0)
@@ -191,7 +193,7 @@ class PipelineThread:
 
     def stop(self) -> None:
         if self.thread.isRunning():
-            QTimer.singleShot(0, self.worker, self.worker.stop)
+            QMetaObject.invokeMethod(self.worker, "stop", Qt.ConnectionType.BlockingQueuedConnection)
             self.thread.quit()
             self.thread.wait(10_000)
 
