@@ -15,13 +15,8 @@ from app.storage.db import Database
 
 def load_run(db_path: Path, run_id: int | None) -> tuple[dict[str, Any], optimizer.StoredSignals]:
     with Database(db_path) as db:
-        rid = run_id if run_id is not None else repo.latest_run_id(db)
-        if rid is None:
-            raise ScalpDeskError(f"{db.path}: no finished backtest; run a backtest first")
-        run_info = repo.get_run(db, rid)
-        if run_info is None:
-            raise ScalpDeskError(f"{db.path}: no backtest run {rid}")
-        cols = repo.load_signals(db, rid)
+        run_info = repo.resolve_run(db, run_id)
+        cols = repo.load_signals(db, run_info["id"])
     tfs = {str(t) for t in cols["timeframe"]} or {"1m"}
     horizon = int(run_info["max_hold"]) * max(timeframe_ms(t) for t in tfs)
     return run_info, optimizer.StoredSignals.from_columns(cols, horizon)

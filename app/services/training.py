@@ -18,12 +18,8 @@ from app.storage.db import Database
 
 
 def training_data(db: Database, run_id: int | None = None) -> TrainingData:
-    rid = run_id if run_id is not None else repo.latest_run_id(db)
-    if rid is None:
-        raise ModelError(f"{db.path}: no finished backtest to train on; run `python -m app backtest` first")
-    run = repo.get_run(db, rid)
-    if run is None:
-        raise ModelError(f"{db.path}: no backtest run {rid}")
+    run = repo.resolve_run(db, run_id)
+    rid = run["id"]
     if list(run.get("feature_names") or []) != list(FEATURE_NAMES):
         raise ModelError(f"backtest run {rid} stored other features than this version computes; re-run the backtest")
     cols = repo.load_signals(db, rid, with_features=True)

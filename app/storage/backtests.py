@@ -41,6 +41,19 @@ def latest_run_id(db: Database) -> int | None:
     return int(rows[0]["id"]) if rows else None
 
 
+def resolve_run(db: Database, run_id: int | None) -> dict[str, Any]:
+    """The given run, or the latest finished one; a clear error when there is none."""
+    from app.errors import ScalpDeskError
+
+    rid = run_id if run_id is not None else latest_run_id(db)
+    if rid is None:
+        raise ScalpDeskError(f"{db.path}: no finished backtest; run `python -m app backtest` first")
+    run = get_run(db, rid)
+    if run is None:
+        raise ScalpDeskError(f"{db.path}: no backtest run {rid}")
+    return run
+
+
 def get_run(db: Database, run_id: int) -> dict[str, Any] | None:
     rows = db.query("SELECT * FROM backtest_runs WHERE id = ?", (run_id,))
     if not rows:
