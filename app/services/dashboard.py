@@ -32,6 +32,7 @@ class Snapshot:
     errors: dict[str, str] = field(default_factory=dict)
     drift_alerts: tuple[str, ...] = ()
     made_at: float = 0.0
+    has_history: bool = True  # a finished backtest exists (else every accuracy is "not enough history")
 
 
 def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -88,4 +89,4 @@ def build(db: Database, accuracy: AccuracyTable, costs: Costs, source: str, ml_s
                                                   "ORDER BY id DESC LIMIT 20"))
     return Snapshot(tuple(open_rows), tuple(reversed(closed[-recent:])), today_stats, all_stats, equity,
                     {"live": live_buckets, "backtest": accuracy.buckets, "ml": ml_bins}, label or source, ml_status,
-                    last_scan_ms, dict(errors), alerts, now_s)
+                    last_scan_ms, dict(errors), alerts, now_s, accuracy.run_id is not None)

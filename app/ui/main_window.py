@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -110,6 +111,15 @@ class MainWindow(QMainWindow):
         self.main_split.addWidget(left)
         side = QWidget()
         lay = QVBoxLayout(side)
+        self.history_offer = QLabel("No backtest yet, so every historical accuracy reads \"not enough history\". "
+                                    "Build history in the background: backtest imported or simulated candles, "
+                                    "then train the ML filter.")
+        self.history_offer.setWordWrap(True)
+        self.history_button = QPushButton("&Build history…")
+        self.history_button.clicked.connect(self.build_history)
+        for w in (self.history_offer, self.history_button):
+            w.setVisible(False)
+            lay.addWidget(w)
         lay.addWidget(self.stats_label)
         self.main_split.addWidget(side)
         self.main_split.setStretchFactor(0, 4)
@@ -238,6 +248,8 @@ class MainWindow(QMainWindow):
         if was_empty and snap.closed_rows and self._qsettings().value("done_header") is None:
             self.done_view.resizeColumnsToContents()
         self._show_stats(snap)
+        for w in (self.history_offer, self.history_button):
+            w.setVisible(not snap.has_history)
         self.source_label.setText(f"source: {snap.source}")
         self.ml_label.setText(f"ML filter: {snap.ml_status}")
         if snap.last_scan_ms:
@@ -309,6 +321,18 @@ class MainWindow(QMainWindow):
         dlg = BacktestDialog(self.jobs, self.settings, self.db_path, self)
         dlg.job_done.connect(lambda _r: self.reload_worker.emit())
         return self._open(dlg)
+
+    def build_history(self) -> Any:
+        """First start: a backtest (files if chosen, else the simulated market), then training, both in the
+        background with progress; the window stays usable meanwhile."""
+        dlg = self.open_backtest()
+
+        def train_next(result: Any) -> None:
+            if result.get("signals", 0) >= 200:
+                self.open_train().start()
+
+        dlg.job_done.connect(train_next)
+        return dlg
 
     def open_train(self) -> Any:
         from app.ui.dialogs import TrainDialog

@@ -120,3 +120,12 @@ def test_pyside_void_calls_do_not_crash_the_interpreter():
             "print('survived')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "survived" in proc.stdout, proc.stderr[-500:]
+
+
+def test_first_start_offers_to_build_history(window, qtbot):
+    w, _ = window
+    assert w.latest is not None and not w.latest.has_history
+    assert w.history_button.isVisibleTo(w)
+    dlg = w.build_history()
+    assert dlg.isVisible() and dlg.windowTitle() == "Run backtest"
+    dlg.reject()
