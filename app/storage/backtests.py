@@ -28,7 +28,8 @@ def insert_signals(db: Database, rows: list[tuple[Any, ...]]) -> None:
     sql = (f"INSERT INTO backtest_signals ({', '.join(SIGNAL_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in SIGNAL_COLUMNS)})")
     with db.transaction() as conn:
-        conn.executemany(sql, rows)
+        for a in range(0, len(rows), 2000):  # one transaction; chunks let other threads (the GUI) run between
+            conn.executemany(sql, rows[a:a + 2000])
 
 
 def finish_run(db: Database, run_id: int, counts: dict[str, Any], status: str = "done") -> None:

@@ -213,7 +213,8 @@ class BacktestDialog(JobDialog):
             with Database(db_path) as db:
                 res = run_backtest(data, settings.to_dict(), EngineConfig.from_settings(settings),
                                    Costs(settings.fees.taker_pct, settings.fees.slippage_pct), db, min_score=min_score,
-                                   fine=fine, progress=progress, cancel=cancel, n_jobs=1)
+                                   fine=fine, progress=progress, cancel=cancel,
+                                   n_jobs=2 if len(data) > 1 else 1)  # processes: the GUI keeps the GIL
             res["simulated"] = not files
             return res
 
