@@ -48,3 +48,16 @@ def sim_candles():
     from app.market.simulated import generate
 
     return generate(["BTC/USDT", "ETH/USDT", "SOL/USDT"], "5m", 6000, seed=11)
+
+
+def run_cli(home: Path, *args: str, check: bool = True, timeout: float = 300):
+    """`python -m app ARGS` as a user runs it, with user files under `home`."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SCALPDESK_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REAL, ROOT, needs_real_data
+from tests.conftest import REAL, ROOT, needs_real_data, run_cli
 
 
 def run(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCALPDESK_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    return run_cli(home, *args, check=check)
 
 
 def test_scan_sim_json(isolated_home):

@@ -194,10 +194,12 @@ class MainWindow(QMainWindow):
             state = qs.value(key)
             if state is not None:
                 widget.restoreState(state)
+        self._saved_columns: set[str] = set()  # read once here: no settings file I/O in later refreshes
         for key, view in (("active_header", self.active_view), ("done_header", self.done_view)):
             state = qs.value(key)
             if state is not None:
                 view.horizontalHeader().restoreState(state)
+                self._saved_columns.add(key)
 
     def save_layout(self) -> None:
         qs = self._qsettings()
@@ -239,13 +241,13 @@ class MainWindow(QMainWindow):
         self.applied = snap
         self.active.apply(snap.open_rows)
         if first_fill:
-            if self._qsettings().value("active_header") is None:
+            if "active_header" not in self._saved_columns:
                 self.active_view.resizeColumnsToContents()
             if not self.active_view.currentIndex().isValid():
                 self.active_view.selectRow(0)
         was_empty = self.completions.rowCount() == 0
         self.completions.append_front(list(reversed(snap.closed_rows)))
-        if was_empty and snap.closed_rows and self._qsettings().value("done_header") is None:
+        if was_empty and snap.closed_rows and "done_header" not in self._saved_columns:
             self.done_view.resizeColumnsToContents()
         self._show_stats(snap)
         for w in (self.history_offer, self.history_button):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from app.services.optimizer import StoredSignals, optimise_patterns, optimise_thresholds
-from tests.conftest import ROOT
+from tests.conftest import run_cli
 
 H = 24 * 300_000
 
@@ -78,12 +76,7 @@ def test_patterns_shrink_rare_ones_towards_the_overall_rate():
 
 
 def _cli(home, *args, check=True):
-    env = {**os.environ, "SCALPDESK_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    return run_cli(home, *args, check=check)
 
 
 @pytest.fixture(scope="module")
