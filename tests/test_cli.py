@@ -111,3 +111,11 @@ def test_backtest_train_scan_flow(isolated_home):
         assert s["ml_prediction"] == 1 and s["ml_probability"] >= 0.6
     for s in scan["skipped_by_ml"]:
         assert s["ml_prediction"] == 0 and s["ml_probability"] < 0.6
+
+
+def test_simulated_backtest_is_labelled(isolated_home):
+    out = json.loads(run("backtest", "--sim", "3000", "--json", "--db", str(isolated_home / "s.sqlite"),
+                         home=isolated_home).stdout)
+    assert out["source"] == "SIMULATED"
+    text = run("backtest", "--sim", "3000", "--db", str(isolated_home / "s.sqlite"), home=isolated_home).stdout
+    assert text.startswith("SIMULATED market")

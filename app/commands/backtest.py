@@ -39,6 +39,7 @@ def _text(r: dict[str, Any]) -> str:
     wr = accuracy_text({"n": r["signals"], "win_rate": r["win_rate"], "ci_low": r["ci_low"],
                         "ci_high": r["ci_high"]})
     lines = [
+        *(["SIMULATED market: these numbers are not from real trading."] if r.get("source") == "SIMULATED" else []),
         f"Backtest run {r['run_id']}: {r['candles']} candles, {r['signals']} decided signals "
         f"({r['undecided']} undecided at the end of data or across gaps, not counted)",
         f"Wins {r['wins']}  losses {r['losses']} (ambiguous {r['ambiguous']})  expired {r['expired']}",
@@ -77,10 +78,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.verbose:
             print(f"[{frac * 100:5.1f}%] {msg}", file=sys.stderr)
 
+    source = "SIMULATED" if args.sim else "FILES"
     with Database(db_path(args)) as db:
-        result = run_backtest(datasets, settings.to_dict(), cfg, costs, db, min_score=args.min_score,
-                              fine=fine, progress=progress, n_jobs=max(1, args.jobs),
+        result = run_backtest(datasets, {**settings.to_dict(), "data_source": source}, cfg, costs, db,
+                              min_score=args.min_score, fine=fine, progress=progress, n_jobs=max(1, args.jobs),
                               dask_scheduler=args.dask_scheduler)
-    if any(d["source"] == "SIMULATED" for d in result.get("sources", [])):
-        result["label"] = "SIMULATED"
+    result["source"] = source
     return result
