@@ -65,11 +65,11 @@ def main() -> None:
             t0 = 1_700_000_000_000 + self.k * 60_000
             base = TradeSignal("BTC/USDT", "1m", "LONG", t0, 100.0, 98.5, 102.0, 65.0, {"trend": 1.0}, (), 1.0)
             with self.tr.cycle():
-                for j in range(n):
-                    sym = f"S{j % 40}/USDT"
-                    self.tr.add_signal(replace(base, symbol=sym, signal_time=t0 + j))
-                for j in range(40):  # a candle per symbol: some signals close, the rest move
-                    self.tr.on_candle(f"S{j}/USDT", "1m", t0 + 60_000, 100.0, 101.0 + (self.k % 3), 99.0, 100.5)
+                for j in range(n):  # n signals on this candle, one per symbol (one candle a second of replay)
+                    self.tr.add_signal(replace(base, symbol=f"S{j}/USDT", side="LONG" if j % 2 else "SHORT"))
+                for j in range(n):  # the next candle per symbol: signals move, hit a barrier or expire
+                    self.tr.on_candle(f"S{j}/USDT", "1m", t0 + 60_000, 100.0, 101.0 + (self.k % 3) * 0.6,
+                                      99.5 - (self.k % 5) * 0.3, 100.2)
             self.k += 1
             snap = dashboard.build(self.db, self.acc, Costs(), "SIMULATED", "off", int(time.time() * 1000), {},
                                    time.time())
