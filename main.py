@@ -6,6 +6,9 @@ import sys
 
 
 def run() -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # worker processes of a frozen bundle must not start the app again
     args = sys.argv[1:]
     if (args and not args[0].startswith("-")) or any(a in ("-h", "--help", "--version") for a in args[:1]):
         from app.cli import main

@@ -4,6 +4,7 @@ The jobs themselves are the services the command line uses; dialogs only collect
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,9 @@ class BacktestDialog(JobDialog):
                 res = run_backtest(data, settings.to_dict(), EngineConfig.from_settings(settings),
                                    Costs(settings.fees.taker_pct, settings.fees.slippage_pct), db, min_score=min_score,
                                    fine=fine, progress=progress, cancel=cancel,
-                                   n_jobs=2 if len(data) > 1 else 1)  # processes: the GUI keeps the GIL
+                                   # processes keep the GIL free for the GUI; a frozen bundle cannot spawn
+                                   # joblib's workers reliably, so it stays in this thread there
+                                   n_jobs=2 if len(data) > 1 and not getattr(sys, "frozen", False) else 1)
             res["simulated"] = not files
             return res
 
