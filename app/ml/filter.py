@@ -61,25 +61,10 @@ class ModelFilter:
                                   f"({trainer.manifest.get('verdict', 'not useful')}); retrain, or train --force")
         return cls(trainer, settings.ml.min_probability, path)
 
-    def features(self, signals: list[Signal], contexts: dict[str, Analysis]) -> np.ndarray:
-        from app.ml.features import MLFeatureExtractor
-
-        ext = MLFeatureExtractor()
-        rows = []
-        for s in signals:
-            an = contexts[s.symbol]
-            idx = int(np.searchsorted(an.candles.time, s.signal_time))
-            names = list(an.pattern_flags)
-            pats = np.array([[name in s.patterns for name in names]], dtype=bool)
-            comps = np.array([[s.components[c] for c in COMPONENTS]])
-            rows.append(ext.extract(an, np.array([idx]), np.array([1 if s.side == "LONG" else -1]),
-                                    np.array([s.confluence_score]), comps, pats)[0])
-        return np.vstack(rows)
-
     def apply(self, signals: list[Signal], context: dict[str, Any]) -> tuple[list[Signal], list[Signal]]:
         if not signals:
             return [], []
-        prob = self.trainer.predict_proba(self.features(signals, context))
+        prob = self.trainer.predict_proba(signal_features(signals, context))
         kept, skipped = [], []
         for s, p in zip(signals, prob, strict=True):
             p = float(p)
@@ -90,6 +75,23 @@ class ModelFilter:
                          s.signal_time, p, self.min_probability)
                 skipped.append(replace(s, ml_prediction=0, ml_probability=p))
         return kept, skipped
+
+
+def signal_features(signals: list[Signal], contexts: dict[str, Analysis]) -> np.ndarray:
+    """Feature rows of scanned signals from their candles' analysis (the backtest's extractor)."""
+    from app.ml.features import MLFeatureExtractor
+
+    ext = MLFeatureExtractor()
+    rows = []
+    for s in signals:
+        an = contexts[s.symbol]
+        idx = int(np.searchsorted(an.candles.time, s.signal_time))
+        names = list(an.pattern_flags)
+        pats = np.array([[name in s.patterns for name in names]], dtype=bool)
+        comps = np.array([[s.components[c] for c in COMPONENTS]])
+        rows.append(ext.extract(an, np.array([idx]), np.array([1 if s.side == "LONG" else -1]),
+                                np.array([s.confluence_score]), comps, pats)[0])
+    return np.vstack(rows)
 
 
 def load_filter(model_path: Path, settings: Settings) -> ModelFilter | InactiveFilter:

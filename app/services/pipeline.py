@@ -23,7 +23,7 @@ from app.core.signals import EngineConfig, Signal, analyse_many, signals_from_an
 from app.errors import ScalpDeskError
 from app.market.sources import CandleSource
 from app.services.drift import DriftMonitor
-from app.services.tracker import Event, LiveSignalTracker
+from app.services.tracker import LiveSignalTracker
 from app.storage import live as repo
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class LivePipeline:
 
     def _emit_status(self, sym: str) -> None:
         st = self.status[sym]
-        self.tracker._emit("source_status", {"symbol": sym, "state": st.state, "message": st.message,
+        self.tracker.emit("source_status", {"symbol": sym, "state": st.state, "message": st.message,
                                              "source": self.source.label})
 
     def _merge(self, sym: str, got: Candles) -> tuple[Candles, int]:
@@ -170,7 +170,7 @@ class LivePipeline:
                 if n_new:
                     fresh[sym] = n_new
         if not fresh:
-            self.tracker._emit("scan_finished", {"new_candles": 0, "errors": errors, "at": int(self.clock() * 1000)})
+            self.tracker.emit("scan_finished", {"new_candles": 0, "errors": errors, "at": int(self.clock() * 1000)})
             return CycleResult(0, errors=errors)
         series = [self.buffers[s] for s in fresh]
         analyses = analyse_many(series, self.cfg, tail=max(fresh.values()))
@@ -196,7 +196,7 @@ class LivePipeline:
                     opened.append(new_id)
             for s in skipped:
                 repo.log_skip(conn, s, self.min_probability)
-                self.tracker._emit("ml_skipped", s.to_dict())
+                self.tracker.emit("ml_skipped", s.to_dict())
             for sym, n_new in fresh.items():
                 buf = self.buffers[sym]
                 new = slice(len(buf) - n_new, len(buf))
@@ -209,7 +209,7 @@ class LivePipeline:
                 self._check_drift(conn)
         for sym in fresh:
             self.positions[(sym, self.timeframe)] = int(self.buffers[sym].time[-1])
-        self.tracker._emit("scan_finished", {"new_candles": sum(fresh.values()), "opened": len(opened),
+        self.tracker.emit("scan_finished", {"new_candles": sum(fresh.values()), "opened": len(opened),
                                              "closed": closed, "skipped": len(skipped), "errors": errors,
                                              "at": now})
         return CycleResult(sum(fresh.values()), opened, len(skipped), closed, errors)
@@ -221,7 +221,7 @@ class LivePipeline:
         wins = np.array([r[1] == "WIN" for r in rows], dtype=bool)
         for alert in self.drift.check(scores, wins):
             repo.add_event(conn, "drift_alert", alert["message"], alert)
-            self.tracker._emit("drift_alert", alert)
+            self.tracker.emit("drift_alert", alert)
 
     # ---------------------------------------------------------------- loop
     def run(self, interval_s: float, stop: threading.Event, until: Callable[[], bool] | None = None) -> None:
@@ -231,7 +231,7 @@ class LivePipeline:
                 self.cycle()
             except ScalpDeskError as exc:  # e.g. the disk is full: report, keep the loop alive, retry later
                 log.error("scan cycle failed: %s", exc)
-                self.tracker._emit("source_status", {"symbol": "*", "state": "error", "message": str(exc),
+                self.tracker.emit("source_status", {"symbol": "*", "state": "error", "message": str(exc),
                                                      "source": self.source.label})
             if until is not None and until():
                 break
@@ -240,10 +240,6 @@ class LivePipeline:
                 advance()
             if interval_s > 0:
                 stop.wait(interval_s)
-
-
-def listen(events: list[Event]) -> Callable[[Event], None]:
-    return events.append
 
 
 def summary(tracker: LiveSignalTracker) -> dict[str, Any]:

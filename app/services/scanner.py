@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from app.core.signals import EngineConfig, Signal, analyse_many, find_signals, signals_from_analysis
+from app.core.signals import EngineConfig, Signal, analyse_many, signals_from_analysis
 from app.errors import ScalpDeskError
 from app.market.sources import CandleSource
 
@@ -86,5 +86,3 @@ def scan_once(source: CandleSource, symbols: list[str], timeframe: str, cfg: Eng
                       ml.status if ml is not None else "off: no model loaded",
                       bool(ml is not None and ml.active))
 
-
-__all__ = ["ScanResult", "SignalFilter", "find_signals", "scan_once"]

@@ -60,7 +60,7 @@ class LiveSignalTracker:
     def subscribe(self, fn: Listener) -> None:
         self.listeners.append(fn)
 
-    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+    def emit(self, kind: str, data: dict[str, Any]) -> None:
         event = Event(kind, data)
         if self._conn is not None:
             self._pending.append(event)  # published only once the transaction is committed
@@ -139,7 +139,7 @@ class LiveSignalTracker:
                 "max_hold": self.max_hold, "tf_ms": timeframe_ms(signal.timeframe),
                 "created_at": signal.created_at or int(time.time() * 1000), "score": signal.confluence_score,
                 "atr": signal.atr, "sl_atr": self.sl_atr, "tp_atr": self.tp_atr})
-            self._emit("signal_opened", {"id": new_id, **signal.to_dict()})
+            self.emit("signal_opened", {"id": new_id, **signal.to_dict()})
             return new_id
 
     def on_candle(self, symbol: str, timeframe: str, t: int, o: float, h: float, lo: float, c: float) -> int:
@@ -184,7 +184,7 @@ class LiveSignalTracker:
                 list(zip(g["entry"][fix].tolist(), g["sl"][fix].tolist(), g["tp"][fix].tolist(),
                          g["id"][fix].tolist(), strict=True)))
             for i, u in zip(still.tolist(), unreal.tolist(), strict=True):
-                self._emit("signal_updated", {"id": int(g["id"][i]), "symbol": symbol,
+                self.emit("signal_updated", {"id": int(g["id"][i]), "symbol": symbol,
                                               "last_price": float(g["last_price"][i]), "unrealised_pct": u,
                                               "bars_held": int(g["bars"][i]), "mfe_pct": float(g["mfe"][i]),
                                               "mae_pct": float(g["mae"][i])})
@@ -200,7 +200,7 @@ class LiveSignalTracker:
                             g["id"][sel].tolist(), strict=True))
             repo.close_signals(conn, rows)
             for r in rows:
-                self._emit("signal_closed", {"id": r[13], "symbol": symbol, "timeframe": timeframe, "status": r[0],
+                self.emit("signal_closed", {"id": r[13], "symbol": symbol, "timeframe": timeframe, "status": r[0],
                                              "closed_at": r[1], "exit_price": r[2], "pnl_pct": r[3],
                                              "ambiguous": bool(r[4]), "bars_held": r[10]})
             keep = ~done

@@ -7,7 +7,7 @@ import numpy as np
 from app.core.outcomes import Costs
 from app.core.signals import EngineConfig, analyse_many
 from app.market.simulated import generate
-from app.ml.filter import ModelFilter
+from app.ml.filter import signal_features
 from app.services.backtester import backtest_symbol
 
 
@@ -27,7 +27,7 @@ def test_backtest_and_live_scan_features_are_identical():
 
         sigs = signals_from_analysis(an, cfg).to_signals()
         assert len(sigs) == 1 and sigs[0].signal_time == t
-        feats = ModelFilter.features(None, sigs, {"ETH/USDT": an})  # type: ignore[arg-type]
+        feats = signal_features(sigs, {"ETH/USDT": an})
         np.testing.assert_array_equal(feats[0], res.columns["features"][k])
         checked += 1
     assert checked == 12
