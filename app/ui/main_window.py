@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.jobs = JobManager()
         self.latest: Snapshot | None = None
         self.applied: Snapshot | None = None
+        self._selected_id: int | None = None  # the signal whose levels the candle chart shows
         self.dialogs: list[Any] = []
         self.setWindowTitle("ScalpDesk")
         self._build_ui()
@@ -194,7 +195,7 @@ class MainWindow(QMainWindow):
             state = qs.value(key)
             if state is not None:
                 widget.restoreState(state)
-        self._saved_columns: set[str] = set()  # read once here: no settings file I/O in later refreshes
+        self._saved_columns: set[str] = set()  # tables already sized (restored here, or fitted to the first rows)
         for key, view in (("active_header", self.active_view), ("done_header", self.done_view)):
             state = qs.value(key)
             if state is not None:
@@ -237,18 +238,16 @@ class MainWindow(QMainWindow):
                     self.tray.showMessage("New signal", f"{r['side']} {r['symbol']} {r['timeframe']} · score "
                                           f"{r['confluence_score']:.1f}")
         self._seen_open = ids
-        first_fill = self.active.rowCount() == 0 and bool(snap.open_rows)
         self.applied = snap
         self.active.apply(snap.open_rows)
-        if first_fill:
-            if "active_header" not in self._saved_columns:
-                self.active_view.resizeColumnsToContents()
-            if not self.active_view.currentIndex().isValid():
-                self.active_view.selectRow(0)
-        was_empty = self.completions.rowCount() == 0
-        self.completions.append_front(list(reversed(snap.closed_rows)))
-        if was_empty and snap.closed_rows and "done_header" not in self._saved_columns:
-            self.done_view.resizeColumnsToContents()
+        if snap.open_rows and not self.active_view.currentIndex().isValid():
+            self.active_view.selectRow(0)
+        self.completions.append_front(snap.closed_rows)
+        for key, view, rows in (("active_header", self.active_view, snap.open_rows),
+                                ("done_header", self.done_view, snap.closed_rows)):
+            if rows and key not in self._saved_columns:  # sized to the first rows once (~25 ms a call)
+                view.resizeColumnsToContents()
+                self._saved_columns.add(key)
         self._show_stats(snap)
         for w in (self.history_offer, self.history_button):
             w.setVisible(not snap.has_history)
@@ -289,6 +288,9 @@ class MainWindow(QMainWindow):
         proxy = self.active_view.model()
         src = proxy.mapToSource(current)  # type: ignore[attr-defined]
         row = self.active.row_dict(src.row())
+        if row["id"] == self._selected_id:
+            return  # rows above it came or went: still the same signal
+        self._selected_id = row["id"]
         self.candle_chart.show_levels(row["entry"], row["stop_loss"], row["take_profit"])
         self.candle_chart.symbol = row["symbol"]
         self.request_candles.emit(row["symbol"])

@@ -105,12 +105,12 @@ class KeyedTableModel(QAbstractTableModel):
         incoming = {int(r["id"]): r for r in rows}
         changed = 0
         if remove_missing:
-            gone = sorted((self._pos[i] for i in self._pos if i not in incoming), reverse=True)
-            for at in gone:  # one at a time: removals are rare (a signal closing)
-                self.beginRemoveRows(QModelIndex(), at, at)
-                del self._rows[at]
+            gone = sorted(self._pos[i] for i in self._pos if i not in incoming)
+            for a, b in reversed(_runs(gone)):  # one notification per run of adjacent rows, from the bottom up
+                self.beginRemoveRows(QModelIndex(), a, b)
+                del self._rows[a:b + 1]
                 self.endRemoveRows()
-                changed += 1
+            changed += len(gone)
             if gone:
                 self._pos = {int(r["id"]): k for k, r in enumerate(self._rows)}
         dirty: list[int] = []
@@ -136,7 +136,8 @@ class KeyedTableModel(QAbstractTableModel):
         return changed
 
     def append_front(self, rows: Sequence[dict[str, Any]], keep: int = 500) -> None:
-        """New rows at the top (recent completions), the oldest dropped beyond `keep`."""
+        """`rows` most recent first: the ones not shown yet go on top in that order, the oldest beyond `keep`
+        are dropped."""
         fresh = [r for r in rows if int(r["id"]) not in self._pos]
         if not fresh:
             return

@@ -91,6 +91,10 @@ class PipelineWorker(QObject):
         for problem in problems:
             log.warning("notifications: %s", problem)
         tracker.subscribe(self._notify)
+        from app.services.dashboard import ClosedHistory
+
+        self.history = ClosedHistory(self.db, source.label)
+        tracker.subscribe(self.history.on_event)
         self._next_report_check = 0.0
 
     def _notify(self, ev: Any) -> None:
@@ -137,7 +141,7 @@ class PipelineWorker(QObject):
             result = self.pipeline.cycle()
             self.last_scan_ms = int(time.time() * 1000)
             errors = {s: st.message for s, st in self.pipeline.status.items() if st.state == "error"}
-            snap = dashboard.build(self.db, self.accuracy, self.costs, self.source.label, self.ml.status,
+            snap = dashboard.build(self.db, self.history, self.accuracy, self.costs, self.ml.status,
                                    self.last_scan_ms, errors, time.time(), label=self.label)
         except ScalpDeskError as exc:
             self.failed.emit(str(exc))

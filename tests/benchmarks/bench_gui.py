@@ -58,7 +58,7 @@ def main() -> None:
              "net_pnl_pct": 0.0, "profit_factor": None, "open": 1000}
 
     def snap(rs):
-        return Snapshot(tuple(rs), (), stats, stats, (), {}, "SIMULATED", "off", None)
+        return Snapshot(tuple(rs), (), stats, stats, (np.empty(0), np.empty(0)), {}, "SIMULATED", "off", None)
 
     w.latest = snap(rows)
     w.refresh()

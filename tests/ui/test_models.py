@@ -57,3 +57,13 @@ def test_an_update_signals_only_the_changed_rows(qtbot):
     model.modelReset.connect(lambda: resets.append(1))
     assert model.apply(new) == 20
     assert set(seen) == changed and not resets
+
+
+def test_completions_keep_the_most_recent_on_top_when_several_close_at_once():
+    comp = CompletionsModel()
+    recent: list[dict] = []
+    for batch in range(4):  # each snapshot: the most recent closed rows, newest first, as the dashboard sends
+        recent = [{**_row(batch * 3 + j), "status": "WIN", "exit_price": 101.0, "pnl_pct": 0.7, "bars_held": 3,
+                   "closed_text": f"11-24 10:0{batch}"} for j in range(3)][::-1] + recent
+        comp.append_front(recent[:5], keep=7)
+    assert [comp.row_dict(k)["id"] for k in range(comp.rowCount())] == [11, 10, 9, 8, 7, 6, 5]
