@@ -42,6 +42,28 @@ def _pf(x: Any) -> str:
     return "n/a" if x is None else f"{x:.2f}"
 
 
+def tray_message(opened: list[dict[str, Any]], closed: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """One desktop pop-up per refresh however many signals opened or closed: a burst must not flood the
+    desktop. Outcomes carry their P&L after fees, as the completions table shows them."""
+    lines = []
+    if len(opened) == 1:
+        r = opened[0]
+        lines.append(f"New: {r['side']} {r['symbol']} {r['timeframe']} · score {r['confluence_score']:.1f}")
+    elif opened:
+        lines.append(f"{len(opened)} new signals")
+    if len(closed) == 1:
+        r = closed[0]
+        lines.append(f"{r['status']}: {r['side']} {r['symbol']} {r['timeframe']} · {r['pnl_pct']:+.2f}% after fees")
+    elif closed:
+        count = {k: sum(r["status"] == k for r in closed) for k in ("WIN", "LOSS", "EXPIRED")}
+        lines.append(f"{len(closed)} closed: {count['WIN']} won, {count['LOSS']} lost, {count['EXPIRED']} expired · "
+                     f"{sum(r['pnl_pct'] for r in closed):+.2f}% after fees")
+    if not lines:
+        return None
+    title = "New signal" if not closed else "Signal closed" if not opened else "Signals"
+    return title, "\n".join(lines)
+
+
 class MainWindow(QMainWindow):
     request_candles = Signal(str)
     reload_worker = Signal()
@@ -68,7 +90,8 @@ class MainWindow(QMainWindow):
         self.reload_worker.connect(self.worker.reload)
         self.pipeline_thread = PipelineThread(self.worker)
         self.tray: Any = None
-        self._seen_open: set[int] | None = None
+        self._seen_open: set[int] = set()
+        self._seen_closed: set[int] = set()
         from PySide6.QtWidgets import QSystemTrayIcon
 
         if settings.appearance.tray_notifications and QSystemTrayIcon.isSystemTrayAvailable():
@@ -231,13 +254,14 @@ class MainWindow(QMainWindow):
         snap = self.latest
         if snap is None or snap is self.applied:
             return
-        ids = {r["id"] for r in snap.open_rows}
-        if self.tray is not None and self._seen_open is not None:
-            for r in snap.open_rows:
-                if r["id"] not in self._seen_open:
-                    self.tray.showMessage("New signal", f"{r['side']} {r['symbol']} {r['timeframe']} · score "
-                                          f"{r['confluence_score']:.1f}")
-        self._seen_open = ids
+        seen = (set(self._seen_open), set(self._seen_closed))  # the previous snapshot's ids
+        self._seen_open = {r["id"] for r in snap.open_rows}
+        self._seen_closed = {r["id"] for r in snap.closed_rows}
+        if self.tray is not None and self.applied is not None:  # not for what was already there at start
+            pop = tray_message([r for r in snap.open_rows if r["id"] not in seen[0] | seen[1]],
+                               [r for r in snap.closed_rows if r["id"] not in seen[1]])
+            if pop is not None:
+                self.tray.showMessage(*pop)
         self.applied = snap
         self.active.apply(snap.open_rows)
         if snap.open_rows and not self.active_view.currentIndex().isValid():

@@ -73,8 +73,17 @@ def test_window_shows_pipeline_signals_with_their_values(window):
     assert w.ml_label.text().startswith("ML filter: off")
 
 
+class FakeTray:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def showMessage(self, title: str, text: str) -> None:
+        self.messages.append((title, text))
+
+
 def test_a_closed_signal_moves_to_completions(window, qtbot):
     w, (open_id, _) = window
+    w.tray = FakeTray()
 
     def close_in_worker():
         tr = w.worker.pipeline.tracker
@@ -91,6 +100,19 @@ def test_a_closed_signal_moves_to_completions(window, qtbot):
     assert open_id not in [w.active.row_dict(r)["id"] for r in range(w.active.rowCount())]
     top = w.completions.row_dict(0)
     assert top["id"] == open_id and top["status"] == "LOSS"
+    assert w.tray.messages == [("Signal closed", f"LOSS: LONG BTC/USDT 5m · {top['pnl_pct']:+.2f}% after fees")]
+    assert top["pnl_pct"] < -1.5  # the stop (1.5 %) plus fees: the pop-up shows the real loss
+
+
+def test_a_burst_makes_one_pop_up_with_the_real_totals():
+    from app.ui.main_window import tray_message
+
+    closed = [{"status": s, "side": "LONG", "symbol": "S/USDT", "timeframe": "1m", "pnl_pct": p}
+              for s, p in (("WIN", 1.76), ("LOSS", -1.74), ("LOSS", -1.74), ("EXPIRED", 0.1))]
+    opened = [{"side": "SHORT", "symbol": "X/USDT", "timeframe": "5m", "confluence_score": 71.25}]
+    assert tray_message(opened, closed) == ("Signals", "New: SHORT X/USDT 5m · score 71.2\n"
+                                            "4 closed: 1 won, 2 lost, 1 expired · -1.62% after fees")
+    assert tray_message([], []) is None
 
 
 def test_layout_is_remembered(window):
