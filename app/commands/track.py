@@ -94,6 +94,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             closed += ev.kind == "signal_closed"
 
         tracker.subscribe(count)
+        telegram = None
+        if args.source != "replay":  # a replay of history would send thousands of stale alerts
+            from app.services.accuracy import AccuracyTable
+            from app.services.notifier import alert_listener, from_settings
+
+            telegram, _email, problems = from_settings(settings)
+            for problem in problems:
+                print(f"notifications: {problem}", file=sys.stderr)
+            if telegram is not None:
+                accuracy = AccuracyTable.from_db(db)
+                tracker.subscribe(alert_listener(telegram, settings, accuracy.text))
         pipe = LivePipeline(source, symbols, timeframe, cfg, tracker, ml, settings.ml.min_probability,
                             history=sc.history_candles, max_buffer=None if args.source == "replay" else
                             sc.history_candles * 5, catch_up_all=args.source == "replay", clock=clock)
@@ -108,6 +119,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                               else None)
         with contextlib.suppress(KeyboardInterrupt):
             pipe.run(interval, stop, until)
+        if telegram is not None:
+            telegram.close(timeout=10.0)  # the alerts still queued go out before the command ends
         candles = sum(len(b) for b in pipe.buffers.values())
         s = summary(tracker)
     return {"source": source.label, "cycles": pipe.cycles, "candles": candles, "signals_opened": opened,

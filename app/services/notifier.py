@@ -138,6 +138,23 @@ def outcome_message(s: dict[str, Any]) -> str:
             f"P&amp;L {s['pnl_pct']:+.2f}% after fees · {s['bars_held']} candles")
 
 
+def alert_listener(telegram: TelegramNotifier, settings: Any,
+                   accuracy_text: Callable[[float], str]) -> Callable[[Any], None]:
+    """A tracker listener that queues the alerts the settings ask for (new signal, outcome, drift). Queued:
+    the scanner never waits for the network."""
+    n = settings.notifications
+
+    def listen(ev: Any) -> None:
+        if ev.kind == "signal_opened" and n.notify_new_signal:
+            telegram.post(signal_message(ev.data, accuracy_text(ev.data["confluence_score"])))
+        elif ev.kind == "signal_closed" and n.notify_outcome:
+            telegram.post(outcome_message(ev.data))
+        elif ev.kind == "drift_alert":
+            telegram.post(f"<b>Drift alert</b>: {html.escape(ev.data['message'])}")
+
+    return listen
+
+
 class EmailNotifier:
     def __init__(self, host: str, port: int, security: str, user: str, password: str | None, sender: str,
                  to: str, timeout_s: float = 20.0) -> None:

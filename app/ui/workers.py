@@ -90,28 +90,15 @@ class PipelineWorker(QObject):
         self.telegram, self.email, problems = from_settings(s)
         for problem in problems:
             log.warning("notifications: %s", problem)
-        tracker.subscribe(self._notify)
+        if self.telegram is not None:
+            from app.services.notifier import alert_listener
+
+            tracker.subscribe(alert_listener(self.telegram, s, lambda score: self.accuracy.text(score)))
         from app.services.dashboard import ClosedHistory
 
         self.history = ClosedHistory(self.db, source.label)
         tracker.subscribe(self.history.on_event)
         self._next_report_check = 0.0
-
-    def _notify(self, ev: Any) -> None:
-        """Telegram alerts go through the notifier's own queue: the scanner never waits for the network."""
-        from app.services.notifier import outcome_message, signal_message
-
-        n = self.settings.notifications
-        if self.telegram is None:
-            return
-        if ev.kind == "signal_opened" and n.notify_new_signal:
-            self.telegram.post(signal_message(ev.data, self.accuracy.text(ev.data["confluence_score"])))
-        elif ev.kind == "signal_closed" and n.notify_outcome:
-            self.telegram.post(outcome_message(ev.data))
-        elif ev.kind == "drift_alert":
-            import html
-
-            self.telegram.post(f"<b>Drift alert</b>: {html.escape(ev.data['message'])}")
 
     def _scheduled_reports(self) -> None:
         """Daily/weekly reports at their times; one missed while the app was closed is made now, once."""

@@ -132,3 +132,26 @@ def test_email_attachment_arrives_intact(tmp_path):
     msg = email.message_from_bytes(got[0])
     parts = [p for p in msg.walk() if p.get_filename() == "r.pdf"]
     assert parts and parts[0].get_payload(decode=True) == pdf.read_bytes()
+
+
+def test_track_on_a_live_source_sends_its_alerts_and_a_replay_does_not(bot, isolated_home, tmp_path, monkeypatch):
+    from tests.conftest import ROOT, run_cli
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"confluence": {"min_score": 0},
+                               "notifications": {"telegram_enabled": True, "telegram_chat_id": "42"}}))
+    monkeypatch.setenv("SCALPDESK_TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("SCALPDESK_TELEGRAM_API", bot.url)
+    db = str(tmp_path / "live.sqlite")
+    out = json.loads(run_cli(isolated_home, "track", "--source", "sim", "--cycles", "1", "--symbols",
+                             "BTC/USDT,ETH/USDT,SOL/USDT", "--db", db, "--config", str(cfg), "--json").stdout)
+    assert out["signals_opened"] > 0
+    texts = [m["text"] for m in bot.received]
+    assert len(texts) == out["signals_opened"] + out["signals_closed"]  # one alert per event, none lost at exit
+    assert all(m["chat_id"] == "42" and m["parse_mode"] == "HTML" for m in bot.received)
+    assert sum("Tracking live…" in t for t in texts) == out["signals_opened"]
+    assert not any(TOKEN in t for t in texts)
+    replay = json.loads(run_cli(isolated_home, "track", "--source", "replay", "--data", str(ROOT / "data" /
+                                "SIM_USDT-5m.csv"), "--db", str(tmp_path / "replay.sqlite"), "--config", str(cfg),
+                                "--json").stdout)
+    assert replay["signals_opened"] > 0 and len(bot.received) == len(texts)  # history replayed: no stale alerts
