@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,22 +46,65 @@ def max_drawdown(pnl: np.ndarray) -> float:
 def summary(outcome: Iterable[str] | np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> dict[str, Any]:
     out = np.asarray(list(outcome) if not isinstance(outcome, np.ndarray) else outcome)
     pnl = np.asarray(pnl, dtype=np.float64)
-    n = len(out)
-    wins = int(np.sum(out == "WIN"))
-    losses = int(np.sum(out == "LOSS"))
-    expired = int(np.sum(out == "EXPIRED"))
-    lo, hi = wilson(wins, n)
-    enough = n >= MIN_SAMPLES
+    return summary_of(Totals.of(out, pnl, bars))
+
+
+@dataclass
+class Totals:
+    """Additive totals of decided signals (in time order, for the drawdown): what a summary is made of, and
+    what a running history extends by its newest rows instead of recomputing everything."""
+
+    n: int = 0
+    wins: int = 0
+    losses: int = 0
+    expired: int = 0
+    pnl_sum: float = 0.0
+    gross_win: float = 0.0
+    gross_loss: float = 0.0
+    bars_sum: float = 0.0
+    bars_n: int = 0
+    equity: float = 0.0  # cumulative pnl at the last row
+    peak: float = 0.0  # its running maximum (starting from 0)
+    max_drawdown: float = 0.0
+
+    @classmethod
+    def of(cls, outcome: np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> Totals:
+        t = cls()
+        t.add(outcome, pnl, bars)
+        return t
+
+    def add(self, outcome: np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> None:
+        """Rows that come after every row already added."""
+        self.n += len(outcome)
+        self.wins += int(np.sum(outcome == "WIN"))
+        self.losses += int(np.sum(outcome == "LOSS"))
+        self.expired += int(np.sum(outcome == "EXPIRED"))
+        self.pnl_sum += float(pnl.sum())
+        self.gross_win += float(pnl[pnl > 0].sum())
+        self.gross_loss += float(-pnl[pnl < 0].sum())
+        if bars is not None:
+            self.bars_sum += float(np.sum(bars))
+            self.bars_n += len(bars)
+        if len(pnl):
+            equity = self.equity + np.cumsum(pnl)
+            peak = np.maximum.accumulate(np.r_[self.peak, equity])[1:]
+            self.max_drawdown = max(self.max_drawdown, float(np.max(peak - equity)))
+            self.equity, self.peak = float(equity[-1]), float(peak[-1])
+
+
+def summary_of(t: Totals) -> dict[str, Any]:
+    lo, hi = wilson(t.wins, t.n)
+    enough = t.n >= MIN_SAMPLES
     return {
-        "signals": n, "wins": wins, "losses": losses, "expired": expired,
-        "win_rate": (wins / n) if enough else None,
+        "signals": t.n, "wins": t.wins, "losses": t.losses, "expired": t.expired,
+        "win_rate": (t.wins / t.n) if enough else None,
         "ci_low": lo if enough else None, "ci_high": hi if enough else None,
         "enough_history": enough,
-        "profit_factor": profit_factor(pnl) if n else None,
-        "expectancy_pct": float(pnl.mean()) if n else None,
-        "net_pnl_pct": float(pnl.sum()),
-        "max_drawdown_pct": max_drawdown(pnl),
-        "avg_bars_held": float(np.mean(bars)) if bars is not None and len(bars) else None,
+        "profit_factor": (t.gross_win / t.gross_loss if t.gross_loss else None) if t.n else None,
+        "expectancy_pct": t.pnl_sum / t.n if t.n else None,
+        "net_pnl_pct": t.pnl_sum,
+        "max_drawdown_pct": t.max_drawdown,
+        "avg_bars_held": t.bars_sum / t.bars_n if t.bars_n else None,
     }
 
 
