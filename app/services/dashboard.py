@@ -77,6 +77,7 @@ class ClosedHistory:
         self.rebuilds = 0  # in-memory rebuilds (rows out of order); full reloads are counted by `reloads`
         self.reloads = 0
         self._data_version = 0
+        self._equity: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None  # (version, curve)
         self._reload()
 
     def __len__(self) -> int:
@@ -202,10 +203,10 @@ class ClosedHistory:
 
     def equity(self) -> tuple[np.ndarray, np.ndarray]:
         """(closed_at in seconds, cumulative pnl %): read-only views, the same objects while nothing changes."""
-        if getattr(self, "_equity_version", None) != self.version:
-            self._equity_version = self.version
-            self._equity = (_frozen(self._buf["x"][:self._n]), _frozen(self._buf["equity"][:self._n]))
-        return self._equity
+        if self._equity is None or self._equity[0] != self.version:
+            self._equity = (self.version, (_frozen(self._buf["x"][:self._n]),
+                                           _frozen(self._buf["equity"][:self._n])))
+        return self._equity[1]
 
     def summary(self, since_ms: int | None = None) -> dict[str, Any]:
         if since_ms is None:

@@ -39,6 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--per-minute", type=int, default=1000)
+    ap.add_argument("--tabs", type=int, default=15, help="switch chart tabs every N seconds (0: stay on candles)")
     args = ap.parse_args()
     from PySide6.QtCore import QElapsedTimer, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
     from PySide6.QtWidgets import QApplication
@@ -146,7 +147,8 @@ def main() -> None:
     mem_timer.start(30_000)
     tabs = QTimer()  # a trader looking at each chart in turn: the equity and calibration charts redraw too
     tabs.timeout.connect(lambda: w.charts.setCurrentIndex((w.charts.currentIndex() + 1) % w.charts.count()))
-    tabs.start(15_000)
+    if args.tabs:
+        tabs.start(args.tabs * 1000)
     QTimer.singleShot(int(args.minutes * 60_000), app.quit)
     app.exec()
     for t in (hb, mem_timer, tabs):
