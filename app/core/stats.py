@@ -35,14 +35,6 @@ def profit_factor(pnl: np.ndarray) -> float | None:
     return gross_win / gross_loss
 
 
-def max_drawdown(pnl: np.ndarray) -> float:
-    """Largest fall of the cumulative pnl_pct curve from its running peak (percentage points)."""
-    if len(pnl) == 0:
-        return 0.0
-    equity = np.r_[0.0, np.cumsum(pnl)]
-    return float(np.max(np.maximum.accumulate(equity) - equity))
-
-
 def summary(outcome: Iterable[str] | np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> dict[str, Any]:
     out = np.asarray(list(outcome) if not isinstance(outcome, np.ndarray) else outcome)
     pnl = np.asarray(pnl, dtype=np.float64)
@@ -65,7 +57,7 @@ class Totals:
     bars_n: int = 0
     equity: float = 0.0  # cumulative pnl at the last row
     peak: float = 0.0  # its running maximum (starting from 0)
-    max_drawdown: float = 0.0
+    max_drawdown: float = 0.0  # largest fall of the cumulative pnl from its running peak (percentage points)
 
     @classmethod
     def of(cls, outcome: np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> Totals:

@@ -254,12 +254,12 @@ class MainWindow(QMainWindow):
         snap = self.latest
         if snap is None or snap is self.applied:
             return
-        seen = (set(self._seen_open), set(self._seen_closed))  # the previous snapshot's ids
+        known, known_closed = self._seen_open | self._seen_closed, self._seen_closed  # the previous snapshot's
         self._seen_open = {r["id"] for r in snap.open_rows}
         self._seen_closed = {r["id"] for r in snap.closed_rows}
         if self.tray is not None and self.applied is not None:  # not for what was already there at start
-            pop = tray_message([r for r in snap.open_rows if r["id"] not in seen[0] | seen[1]],
-                               [r for r in snap.closed_rows if r["id"] not in seen[1]])
+            pop = tray_message([r for r in snap.open_rows if r["id"] not in known],
+                               [r for r in snap.closed_rows if r["id"] not in known_closed])
             if pop is not None:
                 self.tray.showMessage(*pop)
         self.applied = snap
