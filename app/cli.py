@@ -10,24 +10,13 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from app import __version__
+from app import __version__, commands
 from app.errors import ScalpDeskError
 
 log = logging.getLogger("app")
-
-Handler = Callable[[argparse.Namespace], dict[str, Any]]
-_COMMANDS: dict[str, tuple[Handler, Callable[[dict[str, Any]], str]]] = {}
-
-
-def command(name: str, text: Callable[[dict[str, Any]], str]) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        _COMMANDS[name] = (fn, text)
-        return fn
-    return deco
-
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -40,10 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "measured. Without a command the desktop app starts (main.py).")
     parser.add_argument("--version", action="version", version=f"ScalpDesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    from app import commands
-
-    commands.add_parsers(sub, _common)
+    for spec in commands.COMMANDS:
+        spec.add_parser(sub, _common)
     return parser
 
 
@@ -59,11 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     _setup_logging(getattr(args, "verbose", False))
-    from app import commands  # noqa: F401  (registers the handlers)
-
-    handler, text = _COMMANDS[args.command]
+    module = commands.load(args.command)
     try:
-        result = handler(args)
+        result = module.run(args)
     except ScalpDeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -74,11 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = _crash_log(exc)
         print(f"internal error: {type(exc).__name__}: {exc}. Details were written to {path}", file=sys.stderr)
         return 3
+    out = result.to_dict() if hasattr(result, "to_dict") else result
     if args.json:
-        print(json.dumps(result, default=_json_default))
+        print(json.dumps(out, default=_json_default))
     else:
-        print(text(result))
-    return 0
+        print(module.text(out))
+    return int(getattr(result, "exit_code", 0) or (out.get("exit_code", 0) if isinstance(out, dict) else 0))
 
 
 def _json_default(obj: Any) -> Any:

@@ -66,6 +66,14 @@ class Risk:
     sl_atr: float = field(metadata=meta("Stop-loss (ATR)", "Stop distance in ATR(14) multiples", 0.1, 20))
     tp_atr: float = field(metadata=meta("Take-profit (ATR)", "Target distance in ATR(14) multiples", 0.1, 50))
     max_hold_bars: int = field(metadata=meta("Max hold (candles)", "H: a signal expires after H candles", 1, 2000))
+    target_cost_multiple: float = field(metadata=meta(
+        "Target must pay costs ×", "A setup is a signal only if its target, after the round-trip fees and slippage, "
+        "pays at least this many times those costs (0: the target must at least cover them)", 0, 20))
+    risk_per_trade_pct: float = field(metadata=meta(
+        "Risk per trade %", "Share of the account lost if the stop is hit: sizes positions in the account "
+        "simulation and on each signal", 0.01, 10))
+    account_size: float = field(metadata=meta("Account size", "In the quote currency (e.g. USDT): position sizes "
+                                              "and money figures on each signal", 1, None))
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,12 @@ class Scanner:
     symbols: list[str] = field(metadata=meta("Symbols", "Pairs to watch, e.g. BTC/USDT"))
     timeframe: str = field(metadata=meta("Timeframe", "Candle length",
                                          choices=("1m", "3m", "5m", "15m", "30m", "1h", "4h")))
+    extra_timeframes: list[str] = field(metadata=meta("Also watch timeframes", "More candle lengths scanned at "
+                                                      "the same time, e.g. 1m, 15m (empty: only the timeframe above)"))
+    universe: str = field(metadata=meta("Pairs to watch", "list: the symbols above; top_volume: the N pairs with the "
+                                        "largest 24 h quote volume", choices=("list", "top_volume")))
+    top_n: int = field(metadata=meta("Top N pairs", "How many pairs 'top_volume' watches", 1, 200))
+    quote: str = field(metadata=meta("Quote currency", "Quote currency of the 'top_volume' pairs, e.g. USDT"))
     interval_s: float = field(metadata=meta("Scan interval (s)", "Seconds between scan cycles", 1, 3600))
     history_candles: int = field(metadata=meta("History candles", "Candles kept per symbol", 300, 100000))
     sim_seed: int = field(metadata=meta("Simulator seed", "Seed of the simulated market", 0, None))

@@ -136,7 +136,7 @@ def test_database_full_is_a_clear_message_and_nothing_half_written(tmp_path):
     from app.core.outcomes import Costs
     from app.core.signals import Signal
     from app.errors import StorageError
-    from app.services.tracker import LiveSignalTracker
+    from app.services.live.tracker import LiveSignalTracker
     from app.storage.db import Database
 
     db = Database(tmp_path / "full.sqlite")
@@ -158,7 +158,7 @@ def test_internal_errors_never_show_a_traceback(monkeypatch, capsys):
     def boom(args):
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(cli._COMMANDS, "scan", (boom, scan._text))
+    monkeypatch.setattr(scan, "run", boom)
     assert cli.main(["scan"]) == 3
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: bug" in err and "Traceback" not in err

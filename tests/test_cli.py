@@ -71,9 +71,19 @@ def test_backtest_real_files_json(isolated_home):
     out = json.loads(run("backtest", "--data", str(REAL / "LINK_USDT-1h.feather"), "--db", str(db), "--json",
                          home=isolated_home).stdout)
     for key in ("run_id", "candles", "signals", "wins", "losses", "expired", "win_rate", "profit_factor",
-                "expectancy_pct", "by_score", "in_sample", "out_of_sample"):
-        assert key in out
+                "expectancy_pct", "by_score", "expectancy", "baseline", "edge", "verdict", "break_even_win_rate",
+                "cost_to_stop", "portfolio", "first_half", "second_half"):
+        assert key in out, key
+    assert "out_of_sample" not in out  # a plain backtest has halves, not samples
     assert out["candles"] > 5000 and out["signals"] == out["wins"] + out["losses"] + out["expired"]
+    assert set(out["expectancy"]) >= {"pct", "ci_low", "ci_high", "n", "clusters"}
+    assert out["baseline"]["kind"] == "random_entries" and out["baseline"]["draws"] >= 20
+    assert set(out["baseline"]) >= {"expectancy_pct", "ci_low", "ci_high"}
+    assert set(out["edge"]) >= {"pct", "ci_low", "ci_high", "p_value"}
+    assert out["verdict"] in ("PROFITABLE", "EDGE_BELOW_COSTS", "NO_EDGE", "WORSE_THAN_RANDOM")
+    assert set(out["portfolio"]) >= {"trades", "skipped", "return_pct", "max_drawdown_pct", "sharpe", "sortino"}
+    assert 0 <= out["portfolio"]["max_drawdown_pct"] <= 100
+    assert out["by_score"][0]["lo"] == 50  # a default backtest stores from the sweep's floor
     for b in out["by_score"]:
         assert set(b) >= {"lo", "hi", "n", "win_rate", "ci_low", "ci_high"} and b["hi"] - b["lo"] == 5
 
@@ -88,14 +98,14 @@ def test_backtest_train_scan_flow(isolated_home):
     db = str(isolated_home / "flow.sqlite")
     bt = json.loads(run("backtest", "--sim", "8000", "--min-score", "45", "--db", db, "--json",
                         home=isolated_home).stdout)
-    assert bt["signals"] > 500
+    assert bt["stored_signals"] > 500
     tr = json.loads(run("train", "--db", db, "--json", home=isolated_home).stdout)
     for key in ("samples", "metrics", "model_path", "verdict", "enabled"):
         assert key in tr
     for key in ("base_win_rate", "auc", "brier", "brier_base_rate", "log_loss", "precision_at_min_probability",
                 "coverage_at_min_probability"):
         assert key in tr["metrics"]
-    assert tr["samples"] == bt["signals"]
+    assert tr["samples"] == bt["stored_signals"]  # trained on every stored signal, from score 45 up
     scan = json.loads(run("scan", "--lookback", "300", "--json", home=isolated_home).stdout)
     if tr["enabled"]:
         assert scan["ml_filter"]["active"]
@@ -118,4 +128,7 @@ def test_simulated_backtest_is_labelled(isolated_home):
                          home=isolated_home).stdout)
     assert out["source"] == "SIMULATED"
     text = run("backtest", "--sim", "3000", "--db", str(isolated_home / "s.sqlite"), home=isolated_home).stdout
-    assert text.startswith("SIMULATED market")
+    assert "SIMULATED market" in text.splitlines()[2]
+    # the text leads with the verdict and the net expectancy, before any win rate
+    assert out["verdict"] in text.splitlines()[3] and "Net expectancy" in text.splitlines()[4]
+    assert text.index("Net expectancy") < text.index("Win rate")

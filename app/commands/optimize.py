@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
-from app.cli import command
-from app.commands.common import db_path, settings_from, table
+from app.commands.common import Common, db_path, progress_printer, settings_from, table
 
 
-def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parser(sub: Any, common: Common) -> None:
     p = sub.add_parser("optimize", help="tune the minimum score or the pattern points, validated out of sample")
     common(p)
     p.add_argument("what", choices=("thresholds", "patterns"))
@@ -27,7 +25,7 @@ def _f(x: Any, fmt: str = ".3f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
 
-def _text(r: dict[str, Any]) -> str:
+def text(r: dict[str, Any]) -> str:
     lines = []
     if r["what"] == "thresholds":
         rows = [[row["threshold"], row["in_sample"]["signals"], _f(row["in_sample"]["win_rate"]),
@@ -58,15 +56,12 @@ def _text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@command("optimize", _text)
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from app.services import optimization
+    from app.services.research.optimizers import public
+    from app.session import jobs
 
     settings = settings_from(args)
-    kind = args.objective or settings.optimization.objective
-    job = optimization.thresholds if args.what == "thresholds" else optimization.patterns
-    result = job(db_path(args), settings, kind, args.run)
-    if args.apply:
-        new = optimization.apply(result, settings.source_path if args.config else None)
-        result["applied_to"] = new.source_path
-    return optimization.public(result)
+    result = jobs.optimise(args.what, settings, db_path(args), args.objective, args.run, apply=args.apply,
+                           config_path=settings.source_path if args.config else None,
+                           control=jobs.Control(progress_printer(args)))
+    return public(result)

@@ -3,53 +3,50 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli import command
-from app.commands.common import db_path, settings_from
+from app.commands.common import Common, db_path, settings_from
 
 
-def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = sub.add_parser("report", help="PDF report of the live signals of a period")
+def add_parser(sub: Any, common: Common) -> None:
+    p = sub.add_parser("report", help="PDF report of the live signals of a period, or of a backtest run")
     common(p)
     p.add_argument("--db", default=None)
     p.add_argument("--period", choices=("daily", "weekly", "custom"), default="daily")
     p.add_argument("--start", default=None, help="first day (custom), e.g. 2024-08-01 (UTC)")
     p.add_argument("--end", default=None, help="last day covered, e.g. 2024-08-07 (default: today so far)")
     p.add_argument("--out", required=True, help="the PDF file to write")
+    p.add_argument("--run", type=int, default=None, help="report a backtest run (its id) instead of live signals")
     n = sub.add_parser("notify", help="notifications: --test sends one message on every configured channel")
     common(n)
     n.add_argument("--test", action="store_true", required=True)
 
 
-@command("report", lambda r: f"Report written to {r['out']} ({r['signals']} signals, {r['pages']} pages)")
+def text(r: dict[str, Any]) -> str:
+    if "channels" in r:
+        return notify_text(r)
+    return f"Report written to {r['out']} ({r['signals']} signals, {r['pages']} pages)"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from app.services.reporting import gather, period_of, render
-    from app.storage.db import Database
+    if args.command == "notify":
+        return notify(args)
+    from app.session import jobs
 
-    settings_from(args)
-    period = period_of(args.period, args.end, args.start)
-    with Database(db_path(args)) as db:
-        data = gather(db, period)
-    out = render(data, period, Path(args.out))
-    from pypdf import PdfReader
-
-    pages = len(PdfReader(str(out)).pages)
-    return {"out": str(out), "period": args.period, "from": period.start.isoformat(), "to": period.end.isoformat(),
-            "signals": data["summary"]["signals"], "pages": pages}
+    settings = settings_from(args)
+    return jobs.report(settings, db_path(args), jobs.ReportRequest(Path(args.out), args.period, args.start, args.end,
+                                                                   getattr(args, "run", None)))
 
 
-def _notify_text(r: dict[str, Any]) -> str:
+def notify_text(r: dict[str, Any]) -> str:
     lines = [f"{c['channel']}: {'sent' if c['ok'] else 'FAILED'} {c.get('detail', '')}" for c in r["channels"]]
     lines += r["problems"]
     return "\n".join(lines) or "No notification channel is configured (Settings > Notifications)."
 
 
-@command("notify", _notify_text)
 def notify(args: argparse.Namespace) -> dict[str, Any]:
-    from app.services.notifier import NotifyError, from_settings
+    from app.services.reporting.notifier import NotifyError, from_settings
 
     settings = settings_from(args)
     tg, em, problems = from_settings(settings)

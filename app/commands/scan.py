@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
-from app.cli import command
-from app.commands.common import model_path, settings_from, table
-from app.core.signals import EngineConfig
-from app.errors import ScalpDeskError
+from app.commands.common import Common, model_path, settings_from, table
 
 
-def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parser(sub: Any, common: Common) -> None:
     p = sub.add_parser("scan", help="signals of one scan cycle")
     common(p)
     p.add_argument("--source", choices=("sim", "exchange", "files"), default="sim")
@@ -27,7 +23,7 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
     p.add_argument("--exchange-url", default=None, help=argparse.SUPPRESS)
 
 
-def _text(r: dict[str, Any]) -> str:
+def text(r: dict[str, Any]) -> str:
     lines = [f"Source: {r['source']}   timeframe {r['timeframe']}   ML filter: {r['ml_filter']['status']}"]
     rows = [[s["symbol"], s["side"], f"{s['confluence_score']:.1f}", f"{s['entry']:.6g}", f"{s['stop_loss']:.6g}",
              f"{s['take_profit']:.6g}", ",".join(s["patterns"]) or "-",
@@ -41,11 +37,12 @@ def _text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@command("scan", _text)
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from app.core.signals import EngineConfig
+    from app.errors import ScalpDeskError
     from app.market import sources
     from app.ml.filter import load_filter
-    from app.services.scanner import scan_once
+    from app.services.live.scanner import scan_once
 
     settings = settings_from(args)
     sc = settings.scanner

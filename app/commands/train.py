@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from typing import Any
 
-from app.cli import command
-from app.commands.common import db_path, model_path, settings_from
+from app.commands.common import Common, db_path, model_path, progress_printer, settings_from
 
 
-def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parser(sub: Any, common: Common) -> None:
     p = sub.add_parser("train", help="train the ML signal filter on stored backtest signals")
     common(p)
     p.add_argument("--db", default=None, help="database with backtest results (default: the user data folder's)")
@@ -25,7 +22,7 @@ def _f(x: Any, fmt: str = ".3f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
 
-def _text(r: dict[str, Any]) -> str:
+def text(r: dict[str, Any]) -> str:
     m = r["metrics"]
     lines = [
         f"Trained on {r['samples']} backtest signals (run {r['data']['run_id']}), {r['folds']} walk-forward folds; "
@@ -43,17 +40,9 @@ def _text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@command("train", _text)
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from app.services.training import train_and_store
-    from app.storage.db import Database
+    from app.session import jobs
 
     settings = settings_from(args)
-
-    def progress(frac: float, msg: str) -> None:
-        if args.verbose:
-            print(f"[{frac * 100:5.1f}%] {msg}", file=sys.stderr)
-
-    with Database(db_path(args)) as db:
-        return train_and_store(db, model_path(args, settings), settings.ml.min_probability, folds=args.folds,
-                               force=args.force, run_id=args.run, progress=progress)
+    return jobs.train(settings, db_path(args), model_path(args, settings), force=args.force, run_id=args.run,
+                      folds=args.folds, control=jobs.Control(progress_printer(args)))

@@ -49,6 +49,11 @@ class Candles:
         return Candles(self.symbol, self.timeframe, self.time[s], self.open[s], self.high[s], self.low[s],
                        self.close[s], self.volume[s])
 
+    def take(self, rows: np.ndarray) -> Candles:
+        """The candles at positions (or a boolean mask) `rows`."""
+        return Candles(self.symbol, self.timeframe, *(getattr(self, k)[rows] for k in
+                                                      ("time", "open", "high", "low", "close", "volume")))
+
     def until(self, time_ms: int) -> Candles:
         """Candles whose open time is <= time_ms (a history cut)."""
         return self.slice(0, int(np.searchsorted(self.time, time_ms, side="right")))

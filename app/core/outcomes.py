@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.candles import Candles
+from app.core.records import Outcome
 
 WIN, LOSS, EXPIRED, UNDECIDED = 0, 1, 2, -1
-OUTCOME_NAMES = {WIN: "WIN", LOSS: "LOSS", EXPIRED: "EXPIRED"}
+OUTCOME_NAMES = {WIN: Outcome.WIN, LOSS: Outcome.LOSS, EXPIRED: Outcome.EXPIRED}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ distances of SL and TP. A gap in the candles splits the history; indicators rest
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,12 @@ import numpy as np
 from app.core import indicators, patterns
 from app.core.candles import Candles, segments
 from app.core.confluence import COMPONENTS, SideScores, Weights, score_sides
+from app.core.records import Side
 
 if TYPE_CHECKING:
     from app.settings import Settings
 
-LONG, SHORT = "LONG", "SHORT"
+LONG, SHORT = Side.LONG, Side.SHORT
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class EngineConfig:
     sl_atr: float = 1.5
     tp_atr: float = 2.0
     max_hold: int = 24
+    round_trip_pct: float = 0.0  # fees and slippage of entry and exit, % of the price
+    target_cost_multiple: float | None = None  # None: no cost check (the target may be inside the costs)
 
     @property
     def pattern_names(self) -> tuple[str, ...]:
@@ -47,14 +51,26 @@ class EngineConfig:
             weights=Weights(w.trend, w.momentum, w.volume, w.volatility, w.pattern),
             pattern_points=tuple((name, float(ps.patterns[name].points)) for name in ps.enabled),
             sl_atr=settings.risk.sl_atr, tp_atr=settings.risk.tp_atr, max_hold=settings.risk.max_hold_bars,
+            round_trip_pct=2.0 * (settings.fees.taker_pct + settings.fees.slippage_pct),
+            target_cost_multiple=settings.risk.target_cost_multiple,
         )
+
+    def target_pays(self, atr: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """Whether the target, after the round-trip costs, pays at least `target_cost_multiple` times those costs.
+
+        Judged on the close of the signal candle (known when the signal is decided, the same for a live scan and a
+        backtest), so a setup is never a signal in one and not in the other."""
+        if self.target_cost_multiple is None:
+            return np.ones(len(atr), dtype=bool)
+        target_pct = 100.0 * self.tp_atr * atr / price
+        return np.asarray(target_pct - self.round_trip_pct >= self.target_cost_multiple * self.round_trip_pct)
 
 
 @dataclass(frozen=True)
 class Signal:
     symbol: str
     timeframe: str
-    side: str
+    side: Side
     signal_time: int
     entry: float
     stop_loss: float
@@ -102,13 +118,15 @@ class SignalBatch:
     take_profit: np.ndarray
     atr: np.ndarray
     provisional: np.ndarray
+    cost_skipped: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """Candle positions of setups at or above the score whose target did not pay its costs (not signals)."""
 
     def __len__(self) -> int:
         return len(self.index)
 
     def select(self, mask: np.ndarray) -> SignalBatch:
         cols = {k: getattr(self, k)[mask] for k in _BATCH_COLUMNS}
-        return SignalBatch(self.symbol, self.timeframe, self.pattern_names, **cols)
+        return SignalBatch(self.symbol, self.timeframe, self.pattern_names, **cols, cost_skipped=self.cost_skipped)
 
     def pattern_lists(self) -> list[tuple[str, ...]]:
         names = self.pattern_names
@@ -243,8 +261,12 @@ def signals_from_analysis(an: Analysis, cfg: EngineConfig, min_score: float | No
     atr = an.indicators["atr"][idx]
     stop = entry - side * cfg.sl_atr * atr
     take = entry + side * cfg.tp_atr * atr
-    return SignalBatch(c.symbol, c.timeframe, cfg.pattern_names, idx, c.time[idx], side, score, comps, pats,
-                       entry, stop, take, atr, ~contiguous)
+    batch = SignalBatch(c.symbol, c.timeframe, cfg.pattern_names, idx, c.time[idx], side, score, comps, pats,
+                        entry, stop, take, atr, ~contiguous)
+    pays = cfg.target_pays(atr, c.close[idx])
+    if pays.all():
+        return batch
+    return dataclasses.replace(batch.select(pays), cost_skipped=idx[~pays])
 
 
 def _empty_batch(c: Candles, names: tuple[str, ...]) -> SignalBatch:

@@ -150,10 +150,73 @@ def by_pattern(patterns: list[list[str]], outcome: np.ndarray, pnl: np.ndarray) 
     return result
 
 
-def accuracy_text(entry: dict[str, Any] | None) -> str:
-    """How a historical accuracy is shown: '57% (52–62%, n=340)' or 'not enough history (n=12)'."""
-    if not entry or entry.get("win_rate") is None:
-        n = 0 if not entry else entry.get("n", 0)
-        return f"not enough history (n={n})"
-    return (f"{entry['win_rate'] * 100:.0f}% ({entry['ci_low'] * 100:.0f}–{entry['ci_high'] * 100:.0f}%, "
-            f"n={entry['n']})")
+# ---------------------------------------------------------------- breakdown tables (expectancy first)
+class Groups:
+    """Per-group figures of one set of trades, with expectancy intervals clustered by day from one shared
+    stationary bootstrap of all the days (app.core.bootstrap): every group is resampled the same way, and a
+    table of 50 groups costs one set of draws."""
+
+    def __init__(self, win: np.ndarray, pnl: np.ndarray, time_ms: np.ndarray, reps: int = 1000, seed: int = 0) -> None:
+        from app.core import bootstrap
+
+        self.win = np.asarray(win, dtype=bool)
+        self.pnl = np.asarray(pnl, dtype=np.float64)
+        self.day = bootstrap.days(time_ms)
+        self.keys, self.pos = np.unique(self.day, return_inverse=True)
+        self._idx: np.ndarray | None = None
+        self._reps, self._seed = reps, seed
+
+    def _draws(self) -> np.ndarray:
+        from app.core import bootstrap
+
+        if self._idx is None:
+            daily = np.bincount(self.pos, weights=self.pnl, minlength=len(self.keys))
+            self._idx = bootstrap.resample_indices(len(self.keys), bootstrap.block_length(daily), self._reps,
+                                                   self._seed)
+        return self._idx
+
+    def entry(self, mask: np.ndarray) -> dict[str, Any]:
+        """n, wins, win rate (Wilson 95 %), expectancy (clustered 95 %), profit factor and the share of trades that
+        made money after costs; every figure None under MIN_SAMPLES ("not enough history")."""
+        from app.core import bootstrap
+
+        mask = np.asarray(mask, dtype=bool)
+        n = int(mask.sum())
+        pnl = self.pnl[mask]
+        out = rate_entry(int(self.win[mask].sum()), n)
+        enough = n >= MIN_SAMPLES
+        out.update({"expectancy_pct": float(pnl.mean()) if enough else None, "exp_ci_low": None,
+                    "exp_ci_high": None, "profit_factor": profit_factor(pnl) if enough else None,
+                    "profitable_share": float(np.mean(pnl > 0)) if enough else None})
+        if enough and len(self.keys) >= 2:
+            c = bootstrap.Clustered(self.keys, np.bincount(self.pos[mask], weights=pnl, minlength=len(self.keys))[None],
+                                    np.bincount(self.pos[mask], minlength=len(self.keys)).astype(np.float64)[None])
+            out["exp_ci_low"], out["exp_ci_high"] = bootstrap.percentile_interval(
+                bootstrap.ratio_draws(c, self._draws())[0])
+        return out
+
+    def table(self, keys: np.ndarray, label: Any = str) -> list[dict[str, Any]]:
+        keys = np.asarray(keys)
+        return [{"key": label(k), **self.entry(keys == k)} for k in np.unique(keys)]
+
+
+def score_bands(groups: Groups, score: np.ndarray, floor: float = 50.0, width: float = 5.0) -> list[dict[str, Any]]:
+    """Every stored band from `floor` up, "50-55" (100 falls in the last band), each with its figures."""
+    score = np.asarray(score, dtype=np.float64)
+    if len(score) == 0:
+        return []
+    band = np.minimum(np.floor(score / width), 100.0 / width - 1)
+    rows = []
+    for b in np.arange(np.floor(floor / width), np.max(band) + 1):
+        lo, hi = float(b * width), float((b + 1) * width)
+        rows.append({"lo": lo, "hi": hi, "label": f"{lo:.0f}-{hi:.0f}", **groups.entry(band == b)})
+    return rows
+
+
+def breakdowns(groups: Groups, symbol: np.ndarray, side: np.ndarray, time_ms: np.ndarray) -> dict[str, Any]:
+    """Per symbol, per month (UTC), per side and per hour of day (UTC)."""
+    t = np.asarray(time_ms, dtype=np.int64)
+    month = t.astype("datetime64[ms]").astype("datetime64[M]").astype(str)
+    return {"by_symbol": groups.table(np.asarray(symbol).astype(str)), "by_month": groups.table(month),
+            "by_side": groups.table(np.where(np.asarray(side) > 0, "LONG", "SHORT")),
+            "by_hour": groups.table((t // 3_600_000) % 24, lambda h: f"{int(h):02d}:00")}

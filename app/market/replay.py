@@ -34,7 +34,8 @@ class ReplaySource:
         self._now = self._start
         self._clock = clock
         self._t0 = clock()
-        self.label = f"REPLAY x{speed:g}" if speed else "REPLAY (as fast as possible)"
+        self.label = "REPLAY"  # the source of the records: the same replay at another speed continues them
+        self.speed_text = f"x{speed:g}" if speed else "as fast as possible"
 
     def symbols(self) -> list[str]:
         return sorted(self.data)

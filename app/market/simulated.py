@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from app.core.candles import Candles, timeframe_ms
 
@@ -23,14 +22,24 @@ DEFAULT_PRICES = {
 }
 
 
+# Standard deviation of 5m log returns of the real pairs (Binance, 2024-01 to 2024-09, ../shared/data): the simulated
+# pairs move like their namesakes, so a simulated BTC's targets meet its costs as rarely as the real one's.
+DEFAULT_VOLS = {
+    "BTC/USDT": 0.0017, "ETH/USDT": 0.0020, "SOL/USDT": 0.0032, "XRP/USDT": 0.0024, "DOGE/USDT": 0.0034,
+    "AVAX/USDT": 0.0031, "LINK/USDT": 0.0027, "LTC/USDT": 0.0023, "PEPE/USDT": 0.0062, "WIF/USDT": 0.0060,
+}
+OTHER_VOL = 0.0028
+
+
 @dataclass(frozen=True)
 class SimParams:
-    vol_per_candle: float = 0.0015  # typical 1m-5m crypto volatility
+    vol_per_candle: float | None = None  # at 5m; None: each pair's own (DEFAULT_VOLS), the same for all otherwise
     vol_persistence: float = 0.995  # AR(1) coefficient of log-volatility
     vol_of_vol: float = 0.08
     tail_df: float = 4.0  # Student-t degrees of freedom
     correlation: float = 0.6  # weight of the common factor
     drift: float = 0.0
+    momentum: float = 0.0  # AR(1) coefficient of returns: > 0 plants a trend-following edge (tests), 0 a random walk
 
 
 def generate(symbols: list[str], timeframe: str, n: int, seed: int, start_ms: int = 1_704_067_200_000,
@@ -50,11 +59,14 @@ def generate(symbols: list[str], timeframe: str, n: int, seed: int, start_ms: in
     for i, sym in enumerate(symbols):
         own_noise = rng.normal(0.0, p.vol_of_vol, size=n)
         noise = np.sqrt(p.correlation) * common_vol + np.sqrt(1.0 - p.correlation) * own_noise
-        log_vol = lfilter([1.0], [1.0, -p.vol_persistence], noise)
-        sigma = p.vol_per_candle * scale * np.exp(log_vol) * np.sqrt(season)
+        log_vol = _ar1(noise, p.vol_persistence)
+        vol = p.vol_per_candle if p.vol_per_candle is not None else DEFAULT_VOLS.get(sym, OTHER_VOL)
+        sigma = vol * scale * np.exp(log_vol) * np.sqrt(season)
         own = rng.standard_t(p.tail_df, size=n) * t_scale
         shock = np.sqrt(p.correlation) * common + np.sqrt(1.0 - p.correlation) * own
         ret = p.drift + sigma * shock
+        if p.momentum:
+            ret = _ar1(ret, p.momentum)
         price0 = DEFAULT_PRICES.get(sym, 100.0 * (1 + i))
         close = price0 * np.exp(np.cumsum(ret))
         open_ = np.r_[price0, close[:-1]]
@@ -65,6 +77,20 @@ def generate(symbols: list[str], timeframe: str, n: int, seed: int, start_ms: in
         base_volume = 1_000_000.0 / price0
         volume = base_volume * season * (1.0 + 40.0 * np.abs(ret)) * rng.lognormal(0.0, 0.35, size=n)
         out[sym] = Candles.from_arrays(sym, timeframe, time, open_, high, low, close, volume)
+    return out
+
+
+def _ar1(x: np.ndarray, phi: float) -> np.ndarray:
+    """y[t] = phi * y[t-1] + x[t], computed in closed form over chunks short enough for phi**-k to stay finite."""
+    out = np.empty_like(x)
+    prev = 0.0
+    chunk = max(1, min(2000, int(200.0 / -np.log10(abs(phi))))) if 0 < abs(phi) < 1 else 1
+    for a in range(0, len(x), chunk):
+        seg = x[a:a + chunk]
+        k = np.arange(len(seg))
+        powers = phi ** k
+        out[a:a + len(seg)] = powers * (prev * phi + np.cumsum(seg / powers))
+        prev = float(out[a + len(seg) - 1])
     return out
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,7 +29,8 @@ class InactiveFilter:
     def __init__(self, reason: str) -> None:
         self.status = f"off: {reason}"
 
-    def apply(self, signals: list[Signal], context: dict[str, Any]) -> tuple[list[Signal], list[Signal]]:
+    def apply(self, signals: list[Signal], context: dict[tuple[str, str], Analysis]
+              ) -> tuple[list[Signal], list[Signal]]:
         return signals, []
 
 
@@ -61,7 +62,8 @@ class ModelFilter:
                                   f"({trainer.manifest.get('verdict', 'not useful')}); retrain, or train --force")
         return cls(trainer, settings.ml.min_probability, path)
 
-    def apply(self, signals: list[Signal], context: dict[str, Any]) -> tuple[list[Signal], list[Signal]]:
+    def apply(self, signals: list[Signal], context: dict[tuple[str, str], Analysis]
+              ) -> tuple[list[Signal], list[Signal]]:
         if not signals:
             return [], []
         prob = self.trainer.predict_proba(signal_features(signals, context))
@@ -77,14 +79,14 @@ class ModelFilter:
         return kept, skipped
 
 
-def signal_features(signals: list[Signal], contexts: dict[str, Analysis]) -> np.ndarray:
+def signal_features(signals: list[Signal], contexts: dict[tuple[str, str], Analysis]) -> np.ndarray:
     """Feature rows of scanned signals from their candles' analysis (the backtest's extractor)."""
     from app.ml.features import MLFeatureExtractor
 
     ext = MLFeatureExtractor()
     rows = []
     for s in signals:
-        an = contexts[s.symbol]
+        an = contexts[(s.symbol, s.timeframe)]
         idx = int(np.searchsorted(an.candles.time, s.signal_time))
         names = list(an.pattern_flags)
         pats = np.array([[name in s.patterns for name in names]], dtype=bool)

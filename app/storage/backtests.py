@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
 import numpy as np
 
+from app.errors import CancelledError
 from app.storage.db import Database
 
 SIGNAL_COLUMNS = ("run_id", "symbol", "timeframe", "signal_time", "side", "entry", "stop_loss", "take_profit",
@@ -24,17 +26,29 @@ def create_run(db: Database, settings: dict[str, Any], data: list[dict[str, Any]
          json.dumps(feature_names)))
 
 
-def insert_signals(db: Database, rows: list[tuple[Any, ...]]) -> None:
+def insert_signals(db: Database, rows: list[tuple[Any, ...]], cancel: threading.Event | None = None) -> None:
+    """All rows in one transaction (chunks let other threads, the GUI, run between); a cancel rolls it back."""
     sql = (f"INSERT INTO backtest_signals ({', '.join(SIGNAL_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in SIGNAL_COLUMNS)})")
     with db.transaction() as conn:
-        for a in range(0, len(rows), 2000):  # one transaction; chunks let other threads (the GUI) run between
-            conn.executemany(sql, rows[a:a + 2000])
+        for a in range(0, len(rows), 5000):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("cancelled while storing; nothing was stored")
+            conn.executemany(sql, rows[a:a + 5000])
 
 
-def finish_run(db: Database, run_id: int, counts: dict[str, Any], status: str = "done") -> None:
-    db.write("UPDATE backtest_runs SET finished_at = ?, counts = ?, status = ? WHERE id = ?",
-             (int(time.time() * 1000), json.dumps(counts), status, run_id))
+def finish_run(db: Database, run_id: int, counts: dict[str, Any], status: str = "done",
+               summary: dict[str, Any] | None = None) -> None:
+    """Mark a run done (or failed) with its counts and, when given, its whole result (what reports re-read)."""
+    db.write("UPDATE backtest_runs SET finished_at = ?, counts = ?, status = ?, summary = ? WHERE id = ?",
+             (int(time.time() * 1000), json.dumps(counts), status,
+              None if summary is None else json.dumps(summary, default=_json_default), run_id))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def latest_run_id(db: Database) -> int | None:
@@ -55,12 +69,40 @@ def resolve_run(db: Database, run_id: int | None) -> dict[str, Any]:
     return run
 
 
+def finished_runs(db: Database) -> list[dict[str, Any]]:
+    """Finished runs, newest first, with settings, data description and counts parsed."""
+    rows = db.query("SELECT id FROM backtest_runs WHERE status = 'done' ORDER BY id DESC")
+    return [r for r in (get_run(db, int(x["id"])) for x in rows) if r is not None]
+
+
+def load_outcomes(db: Database, run_id: int, timeframe: str | None = None) -> dict[str, np.ndarray]:
+    """The columns the statistics need (no JSON parsed): symbol, timeframe, signal_time, side, score, outcome,
+    pnl_pct, entry, stop_loss, exit_time, bars_held; in time order."""
+    sql = ("SELECT symbol, timeframe, signal_time, side, confluence_score, outcome, pnl_pct, entry, stop_loss, "
+           "exit_time, bars_held FROM backtest_signals WHERE run_id = ?")
+    args: tuple[Any, ...] = (run_id,)
+    if timeframe is not None:
+        sql += " AND timeframe = ?"
+        args = (run_id, timeframe)
+    rows = db.query(sql + " ORDER BY signal_time, id", args)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 11
+    return {
+        "symbol": np.array(cols[0], dtype=object), "timeframe": np.array(cols[1], dtype=object),
+        "signal_time": np.array(cols[2], dtype=np.int64),
+        "side": np.array([1 if s == "LONG" else -1 for s in cols[3]], dtype=np.int8),
+        "score": np.array(cols[4], dtype=np.float64), "outcome": np.array(cols[5], dtype=object),
+        "pnl_pct": np.array(cols[6], dtype=np.float64), "entry": np.array(cols[7], dtype=np.float64),
+        "stop_loss": np.array(cols[8], dtype=np.float64), "exit_time": np.array(cols[9], dtype=np.int64),
+        "bars_held": np.array(cols[10], dtype=np.int64),
+    }
+
+
 def get_run(db: Database, run_id: int) -> dict[str, Any] | None:
     rows = db.query("SELECT * FROM backtest_runs WHERE id = ?", (run_id,))
     if not rows:
         return None
     r = dict(rows[0])
-    for key in ("settings", "data", "counts", "feature_names"):
+    for key in ("settings", "data", "counts", "feature_names", "summary"):
         if r.get(key):
             r[key] = json.loads(r[key])
     return r

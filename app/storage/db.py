@@ -121,6 +121,20 @@ MIGRATIONS: list[str] = [
         SELECT s.*, m.last_price, m.last_candle_time, m.bars_held, m.mfe_pct, m.mae_pct
         FROM live_signals s JOIN live_marks m ON m.id = s.id
     """,
+    # 3: feed positions belong to a source: the simulated market's clock says nothing about an exchange's
+    """
+    CREATE TABLE feed_state_3 (
+        source TEXT NOT NULL DEFAULT '', symbol TEXT NOT NULL, timeframe TEXT NOT NULL,
+        last_candle_time INTEGER NOT NULL,
+        PRIMARY KEY (source, symbol, timeframe)
+    );
+    INSERT INTO feed_state_3 (source, symbol, timeframe, last_candle_time)
+        SELECT '', symbol, timeframe, last_candle_time FROM feed_state;
+    DROP TABLE feed_state;
+    ALTER TABLE feed_state_3 RENAME TO feed_state;
+    CREATE INDEX ix_live_source ON live_signals(source, status);
+    ALTER TABLE backtest_runs ADD COLUMN summary TEXT
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

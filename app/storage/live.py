@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from app.core.signals import Signal
 
 LIVE_COLUMNS = ("symbol", "timeframe", "side", "signal_time", "entry", "stop_loss", "take_profit", "confluence_score",
@@ -67,8 +69,23 @@ def close_signals(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> 
                      "bars_held = ?, mfe_pct = ?, mae_pct = ? WHERE id = ?", [(r[5], *r[8:]) for r in rows])
 
 
-def open_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return list(conn.execute("SELECT * FROM live_view WHERE status = 'OPEN' ORDER BY id"))
+def open_rows(conn: sqlite3.Connection, source: str) -> list[sqlite3.Row]:
+    """The open signals one source recorded (a simulated market's candles never decide an exchange's signal)."""
+    return list(conn.execute("SELECT * FROM live_view WHERE status = 'OPEN' AND source = ? ORDER BY id", (source,)))
+
+
+def statuses(conn: sqlite3.Connection, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(status, pnl_pct) of every signal of a source, in id order (pnl NaN while open)."""
+    rows = conn.execute("SELECT status, pnl_pct FROM live_signals WHERE source = ? ORDER BY id", (source,)).fetchall()
+    return (np.array([r[0] for r in rows], dtype=object),
+            np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64))
+
+
+def closed_scores(conn: sqlite3.Connection, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(confluence score, won) of the closed signals of a source (the drift monitor's input)."""
+    rows = conn.execute("SELECT confluence_score, status FROM live_signals WHERE status != 'OPEN' AND source = ?",
+                        (source,)).fetchall()
+    return (np.array([r[0] for r in rows], dtype=np.float64), np.array([r[1] == "WIN" for r in rows], dtype=bool))
 
 
 def log_skip(conn: sqlite3.Connection, s: Signal, min_probability: float) -> None:
@@ -78,14 +95,18 @@ def log_skip(conn: sqlite3.Connection, s: Signal, min_probability: float) -> Non
                   s.created_at or int(time.time() * 1000)))
 
 
-def feed_positions(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
-    return {(r[0], r[1]): int(r[2]) for r in conn.execute("SELECT symbol, timeframe, last_candle_time FROM feed_state")}
+def feed_positions(conn: sqlite3.Connection, source: str) -> dict[tuple[str, str], int]:
+    """The last processed candle per (symbol, timeframe) of a source (rows from before sources were told
+    apart, source '', count for every source)."""
+    rows = conn.execute("SELECT symbol, timeframe, last_candle_time FROM feed_state WHERE source IN ('', ?) "
+                        "ORDER BY source", (source,))
+    return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
-def set_feed_position(conn: sqlite3.Connection, symbol: str, timeframe: str, last_time: int) -> None:
-    conn.execute("INSERT INTO feed_state (symbol, timeframe, last_candle_time) VALUES (?, ?, ?) "
-                 "ON CONFLICT(symbol, timeframe) DO UPDATE SET last_candle_time = excluded.last_candle_time",
-                 (symbol, timeframe, last_time))
+def set_feed_position(conn: sqlite3.Connection, source: str, symbol: str, timeframe: str, last_time: int) -> None:
+    conn.execute("INSERT INTO feed_state (source, symbol, timeframe, last_candle_time) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT(source, symbol, timeframe) DO UPDATE SET last_candle_time = excluded.last_candle_time",
+                 (source, symbol, timeframe, last_time))
 
 
 def add_event(conn: sqlite3.Connection, kind: str, message: str, data: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ The jobs themselves are the services the command line uses; dialogs only collect
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -187,8 +186,9 @@ class BacktestDialog(JobDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.tabs.addTab(self.summary, "Summary")
         self.buckets = self.add_table("By score", [
-            ("Score", "lo", lambda x: f"{x:.0f}+"), ("n", "n", str), ("Win rate", "win_rate", _rate),
-            ("95% low", "ci_low", _f(".1%")), ("95% high", "ci_high", _f(".1%"))])
+            ("Score", "label", str), ("n", "n", str), ("Expectancy %", "expectancy_pct", _f("+.3f")),
+            ("95% low", "exp_ci_low", _f("+.3f")), ("95% high", "exp_ci_high", _f("+.3f")),
+            ("Win rate", "win_rate", _rate), ("PF", "profit_factor", _f(".2f"))])
 
     def choose(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "History files", "",
@@ -198,44 +198,24 @@ class BacktestDialog(JobDialog):
             self.files_label.setText("\n".join(Path(f).name for f in files))
 
     def make_job(self) -> Callable[..., Any]:
-        from app.core.outcomes import Costs
-        from app.core.signals import EngineConfig
+        from app.session import jobs
 
-        settings, files, n, min_score, db_path = (self.settings, list(self.files), self.sim_candles.value(),
-                                                  self.min_score.value(), self.db_path)
+        settings, db_path = self.settings, self.db_path
+        req = jobs.BacktestRequest(files=tuple(self.files), min_score=self.min_score.value(),
+                                   sim_candles=None if self.files else self.sim_candles.value())
 
         def run(progress: Callable[[float, str], None], cancel: Any) -> Any:
-            from app.services.backtester import run_backtest
-            from app.services.datasets import load_datasets
-            from app.storage.db import Database
-
-            progress(0.0, "loading candles")
-            data, fine = load_datasets(files or None, None if files else n, None, None, settings)
-            with Database(db_path) as db:
-                res = run_backtest(data, settings.to_dict(), EngineConfig.from_settings(settings),
-                                   Costs(settings.fees.taker_pct, settings.fees.slippage_pct), db, min_score=min_score,
-                                   fine=fine, progress=progress, cancel=cancel,
-                                   # processes keep the GIL free for the GUI; a frozen bundle cannot spawn
-                                   # joblib's workers reliably, so it stays in this thread there
-                                   n_jobs=2 if len(data) > 1 and not getattr(sys, "frozen", False) else 1)
-            res["simulated"] = not files
-            return res
+            return jobs.backtest(settings, db_path, req, jobs.Control(progress, cancel)).to_dict()
 
         return run
 
     def show_result(self, r: Any) -> None:
-        label = " — SIMULATED market" if r.get("simulated") else ""
-        pf = "n/a" if r["profit_factor"] is None else f"{r['profit_factor']:.2f}"
-        wr = _rate(r["win_rate"])
+        from app.services.reporting.headline import headline
+
         self.summary.setText(
-            f"Run {r['run_id']}{label}: {r['candles']:,} candles, {r['signals']:,} decided signals "
-            f"({r['undecided']} undecided at the end of the data).\n"
-            f"Wins {r['wins']}, losses {r['losses']} ({r['ambiguous']} ambiguous), expired {r['expired']}.\n"
-            f"Win rate {wr} (95%: {_f('.1%')(r['ci_low'])}–{_f('.1%')(r['ci_high'])}), profit factor {pf}, "
-            f"expectancy {_f('.3f')(r['expectancy_pct'])}% per signal after {r['fees_round_trip_pct']:.2f}% "
-            f"round-trip costs.\nIn sample: {r['in_sample']['signals']} signals, win rate "
-            f"{_rate(r['in_sample']['win_rate'])}; out of sample: {r['out_of_sample']['signals']} signals, win rate "
-            f"{_rate(r['out_of_sample']['win_rate'])}.")
+            f"Run {r['run_id']}: {r['candles']:,} candles, {r['signals']:,} decided signals at or above the minimum "
+            f"score {r['min_score']:g} ({r['undecided']} undecided at the end of the data).\n\n"
+            + "\n".join(headline(r)))
         self.buckets.set_rows(r["by_score"])
 
 
@@ -260,12 +240,9 @@ class TrainDialog(JobDialog):
         settings, db_path, model_path, force = self.settings, self.db_path, self.model_path, self.force.isChecked()
 
         def run(progress: Callable[[float, str], None], cancel: Any) -> Any:
-            from app.services.training import train_and_store
-            from app.storage.db import Database
+            from app.session import jobs
 
-            with Database(db_path) as db:
-                return train_and_store(db, model_path, settings.ml.min_probability, force=force, progress=progress,
-                                       cancel=cancel)
+            return jobs.train(settings, db_path, model_path, force=force, control=jobs.Control(progress, cancel))
 
         return run
 
@@ -321,11 +298,9 @@ class OptimiseDialog(JobDialog):
         settings, db_path, kind, what = self.settings, self.db_path, self.objective.currentText(), self.what
 
         def run(progress: Callable[[float, str], None], cancel: Any) -> Any:
-            from app.services import optimization
+            from app.session import jobs
 
-            progress(0.1, "loading stored signals")
-            fn = optimization.thresholds if what == "thresholds" else optimization.patterns
-            return fn(db_path, settings, kind)
+            return jobs.optimise(what, settings, db_path, kind, control=jobs.Control(progress, cancel))
 
         return run
 
@@ -358,10 +333,10 @@ class OptimiseDialog(JobDialog):
 
     def apply(self) -> None:
         from app.errors import ScalpDeskError
-        from app.services import optimization
+        from app.session import jobs
 
         try:
-            new = optimization.apply(self.result)
+            new = jobs.apply_optimisation(self.result)
         except ScalpDeskError as exc:
             QMessageBox.warning(self, "Not applied", str(exc))
             return

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.dashboard import Snapshot
+from app.services.live.dashboard import Snapshot
 from app.ui.charts import CalibrationChart, CandleChart, EquityChart
 from app.ui.models import ActiveSignalsModel, CompletionsModel
 from app.ui.workers import JobManager, PipelineThread, PipelineWorker
@@ -67,6 +67,7 @@ def tray_message(opened: list[dict[str, Any]], closed: list[dict[str, Any]]) -> 
 class MainWindow(QMainWindow):
     request_candles = Signal(str)
     reload_worker = Signal()
+    settings_changed = Signal(object)
 
     def __init__(self, settings: Any, db_path: Path, model_path: Path, interval_s: float | None = None,
                  start_worker: bool = True) -> None:
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(self.on_worker_failed)
         self.request_candles.connect(self.worker.request_candles)
         self.reload_worker.connect(self.worker.reload)
+        self.settings_changed.connect(self.worker.apply_settings)
+        self.worker.settings_applied.connect(self.on_settings_applied)
         self.pipeline_thread = PipelineThread(self.worker)
         self.tray: Any = None
         self._seen_open: set[int] = set()
@@ -384,8 +387,14 @@ class MainWindow(QMainWindow):
         return self._open(dlg)
 
     def on_settings_saved(self, new: Any) -> None:
+        """Saved settings (the dialog, an optimiser's Apply) go to the running session: used from its next cycle."""
         self.settings = new
-        self.statusBar().showMessage("Settings saved; the scanner uses them from the next start.", 8000)
+        self.settings_changed.emit(new)
+        self.statusBar().showMessage("Settings saved; the scanner uses them from its next cycle.", 8000)
+
+    def on_settings_applied(self, lines: list[str]) -> None:
+        if lines:
+            self.statusBar().showMessage("Settings applied: " + "; ".join(lines), 15000)
 
     def import_history(self) -> None:
         self.open_backtest().choose()
@@ -398,7 +407,7 @@ class MainWindow(QMainWindow):
             db_path = self.db_path
 
             def run(progress: Any, cancel: Any) -> str:
-                from app.services.export import export_csv
+                from app.services.reporting.export import export_csv
 
                 return export_csv(db_path, Path(path))
 
@@ -415,7 +424,7 @@ class MainWindow(QMainWindow):
             db_path, settings = self.db_path, self.settings
 
             def run(progress: Any, cancel: Any) -> str:
-                from app.services.reporting import render_report
+                from app.services.reporting.pdf import render_report
 
                 return str(render_report(db_path, Path(path), "daily", settings=settings))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -20,140 +19,91 @@ log = logging.getLogger(__name__)
 
 
 class PipelineWorker(QObject):
-    """Owns the database connection that writes live tables (one writer), the tracker and the scanner."""
+    """Holds the live session (app.session.live) in its own thread: the one writer of the live tables. It builds
+    nothing itself; saved settings reach the session at its next cycle."""
 
     snapshot_ready = Signal(object)
     candles_ready = Signal(object)
     failed = Signal(str)
     cycle_finished = Signal(int)
+    settings_applied = Signal(object)  # the lines describing what changed
 
-    def __init__(self, settings: Any, db_path: Path, model_path: Path, interval_s: float | None = None) -> None:
+    def __init__(self, settings: Any, db_path: Path, model_path: Path, interval_s: float | None = None,
+                 spec: Any = None) -> None:
         super().__init__()
         self.settings = settings
         self.db_path = db_path
         self.model_path = model_path
-        self.interval_s = interval_s if interval_s is not None else settings.scanner.interval_s
+        self.interval_override = interval_s
+        self.spec = spec
         self._timer: QTimer | None = None
-        self.pipeline: Any = None
-        self.offline_reason = ""
+        self.session: Any = None
+
+    @property
+    def pipeline(self) -> Any:
+        return self.session.pipeline if self.session is not None else None
 
     @Slot()
     def start(self) -> None:
+        from app.session.live import LiveSession
+
         try:
-            self._build()
+            self.session = LiveSession(self.settings, self.db_path, self.model_path, self.spec, alerts=True,
+                                       reports=True)
         except Exception as exc:  # shown to the user, never lost
             log.exception("pipeline failed to start")
             self.failed.emit(f"The scanner could not start: {exc}")
             return
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.cycle)
-        self._timer.start(int(self.interval_s * 1000))
+        self._restart_timer()
         self.cycle()
 
-    def _build(self) -> None:
-        from app.core.outcomes import Costs
-        from app.core.signals import EngineConfig
-        from app.market import sources
-        from app.ml.filter import load_filter
-        from app.services.accuracy import AccuracyTable
-        from app.services.pipeline import LivePipeline
-        from app.services.tracker import LiveSignalTracker
-        from app.storage.db import Database
-
-        s = self.settings
-        sc = s.scanner
-        self.db = Database(self.db_path)
-        self.costs = Costs(s.fees.taker_pct, s.fees.slippage_pct)
-        cfg = EngineConfig.from_settings(s)
-        source: Any = None
-        if sc.source == "exchange":
-            try:
-                ex = sources.ExchangeSource(sc.exchange, watch=list(sc.symbols))
-                ex.client.load_markets()
-                source = ex
-            except Exception as exc:
-                self.offline_reason = str(exc)
-        if source is None:
-            source = sources.SimSource(list(sc.symbols), sc.timeframe, sc.sim_seed, history=sc.history_candles)
-        self.source = source
-        self.label = source.label if not self.offline_reason else \
-            f"OFFLINE ({self.offline_reason[:80]}) — {source.label}"
-        tracker = LiveSignalTracker(self.db, self.costs, cfg.max_hold, cfg.sl_atr, cfg.tp_atr, source=source.label)
-        self.ml = load_filter(self.model_path, s)
-        self.accuracy = AccuracyTable.from_db(self.db)
-        self.pipeline = LivePipeline(source, list(sc.symbols), sc.timeframe, cfg, tracker, self.ml,
-                                     s.ml.min_probability, history=sc.history_candles,
-                                     max_buffer=sc.history_candles * 5)
-        self.last_scan_ms: int | None = None
-        from app.services.notifier import from_settings
-
-        self.telegram, self.email, problems = from_settings(s)
-        for problem in problems:
-            log.warning("notifications: %s", problem)
-        if self.telegram is not None:
-            from app.services.notifier import alert_listener
-
-            tracker.subscribe(alert_listener(self.telegram, s, lambda score: self.accuracy.text(score)))
-        from app.services.dashboard import ClosedHistory
-
-        self.history = ClosedHistory(self.db, source.label)
-        tracker.subscribe(self.history.on_event)
-        self._next_report_check = 0.0
-
-    def _scheduled_reports(self) -> None:
-        """Daily/weekly reports at their times; one missed while the app was closed is made now, once."""
-        from app import paths
-        from app.services.scheduler import run_due
-
-        if time.time() < self._next_report_check:
-            return
-        self._next_report_check = time.time() + 600
-        folder = Path(self.settings.reports.folder) if self.settings.reports.folder else paths.reports_dir()
-        try:
-            for pdf in run_due(self.db_path, folder, self.settings):
-                log.info("scheduled report written: %s", pdf)
-                if self.email is not None:
-                    self.email.send(f"ScalpDesk report {pdf.stem}", "The report is attached.", pdf)
-        except Exception as exc:  # a report problem must not stop the scanner
-            log.warning("scheduled report failed: %s", exc)
+    def _restart_timer(self) -> None:
+        if self._timer is not None and self.session is not None:
+            interval = self.interval_override if self.interval_override is not None else self.session.interval_s
+            self._timer.start(max(50, int(interval * 1000)))
 
     @Slot()
     def cycle(self) -> None:
         from app.errors import ScalpDeskError
-        from app.services import dashboard
 
-        if self.pipeline is None:
+        if self.session is None:
             return
         try:
-            result = self.pipeline.cycle()
-            self.last_scan_ms = int(time.time() * 1000)
-            errors = {s: st.message for s, st in self.pipeline.status.items() if st.state == "error"}
-            snap = dashboard.build(self.db, self.history, self.accuracy, self.costs, self.ml.status,
-                                   self.last_scan_ms, errors, time.time(), label=self.label)
+            before = self.session.settings
+            result = self.session.cycle()
+            if self.session.settings is not before:
+                self.settings = self.session.settings
+                self.settings_applied.emit(list(self.session.changes))
+                self._restart_timer()
+            snap = self.session.snapshot()
         except ScalpDeskError as exc:
             self.failed.emit(str(exc))
             return
         self.snapshot_ready.emit(snap)
         self.cycle_finished.emit(result.new_candles)
-        self._scheduled_reports()
+
+    @Slot(object)
+    def apply_settings(self, new: Any) -> None:
+        """Saved settings: used from the next cycle (which runs now, so the window shows the effect at once)."""
+        if self.session is None:
+            self.settings = new
+            return
+        self.session.apply_settings(new)
+        self.cycle()
 
     @Slot(str)
     def request_candles(self, symbol: str) -> None:
-        buf = self.pipeline.buffers.get(symbol) if self.pipeline is not None else None
+        buf = self.session.candles(symbol) if self.session is not None else None
         if buf is not None:
             self.candles_ready.emit((symbol, buf))
 
     @Slot()
     def reload(self) -> None:
         """After training or a new backtest: reload the model and the accuracy table."""
-        from app.ml.filter import load_filter
-        from app.services.accuracy import AccuracyTable
-
-        if self.pipeline is None:
-            return
-        self.ml = load_filter(self.model_path, self.settings)
-        self.pipeline.ml = self.ml
-        self.accuracy = AccuracyTable.from_db(self.db)
+        if self.session is not None:
+            self.session.reload_research()
 
     @Slot()
     def stop(self) -> None:
@@ -161,12 +111,9 @@ class PipelineWorker(QObject):
             self._timer.stop()
             self._timer.setParent(None)
             self._timer = None
-        telegram = getattr(self, "telegram", None)
-        if telegram is not None:
-            telegram.close(timeout=2.0)
-        if self.pipeline is not None:
-            self.db.close()
-            self.pipeline = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
 
 class PipelineThread:

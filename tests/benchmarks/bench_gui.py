@@ -41,7 +41,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from app import paths
-    from app.services.dashboard import Snapshot
+    from app.services.live.dashboard import Snapshot
     from app.settings import load
     from app.ui.charts import CandleChart
     from app.ui.main_window import MainWindow

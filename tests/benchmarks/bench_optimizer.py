@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from common import measure, report  # type: ignore[import-not-found]
 
-from app.services.optimizer import StoredSignals, optimise_patterns, optimise_thresholds
+from app.services.research.optimizers import StoredSignals, optimise_patterns, optimise_thresholds
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from common import report  # type: ignore[import-not-found]
 
 from app.core.outcomes import Costs
 from app.core.signals import Signal
-from app.services.reporting import render_report
-from app.services.tracker import LiveSignalTracker
+from app.services.live.tracker import LiveSignalTracker
+from app.services.reporting.pdf import render_report
 from app.storage.db import Database
 
 

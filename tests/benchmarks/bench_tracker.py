@@ -18,8 +18,8 @@ from app.core.outcomes import Costs
 from app.core.signals import EngineConfig, Signal
 from app.market.replay import ReplaySource
 from app.market.simulated import generate
-from app.services.pipeline import LivePipeline
-from app.services.tracker import LiveSignalTracker
+from app.services.live.pipeline import LivePipeline
+from app.services.live.tracker import LiveSignalTracker
 from app.settings import load
 from app.storage.db import Database
 

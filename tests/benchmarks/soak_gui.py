@@ -47,9 +47,9 @@ def main() -> None:
     from app import paths
     from app.core.outcomes import Costs
     from app.core.signals import Signal as TradeSignal
-    from app.services import dashboard
-    from app.services.accuracy import AccuracyTable
-    from app.services.tracker import LiveSignalTracker
+    from app.services.live import dashboard
+    from app.services.live.accuracy import AccuracyTable
+    from app.services.live.tracker import LiveSignalTracker
     from app.settings import load
     from app.storage.db import Database
     from app.ui.main_window import MainWindow

@@ -8,7 +8,7 @@ from app.core.outcomes import Costs
 from app.core.signals import EngineConfig, analyse_many
 from app.market.simulated import generate
 from app.ml.filter import signal_features
-from app.services.backtester import backtest_symbol
+from app.services.research.backtester import backtest_symbol
 
 
 def test_backtest_and_live_scan_features_are_identical():
@@ -27,7 +27,7 @@ def test_backtest_and_live_scan_features_are_identical():
 
         sigs = signals_from_analysis(an, cfg).to_signals()
         assert len(sigs) == 1 and sigs[0].signal_time == t
-        feats = signal_features(sigs, {"ETH/USDT": an})
+        feats = signal_features(sigs, {("ETH/USDT", "5m"): an})
         np.testing.assert_array_equal(feats[0], res.columns["features"][k])
         checked += 1
     assert checked == 12

@@ -62,7 +62,7 @@ def test_too_few_samples_is_a_clear_error():
 def trained(tmp_path_factory):
     """A model on real feature rows (simulated candles) whose outcome depends on RSI."""
     from app.core.outcomes import Costs
-    from app.services.backtester import backtest_symbol
+    from app.services.research.backtester import backtest_symbol
 
     cfg = EngineConfig(min_score=40.0, pattern_points=(("CDLENGULFING", 10.0), ("CDLDOJI", 3.0)))
     res = backtest_symbol(generate(["BTC/USDT"], "5m", 20_000, seed=12)["BTC/USDT"], cfg, Costs(), 40.0)
@@ -129,7 +129,7 @@ def test_filter_skips_below_minimum_and_logs(trained, caplog):
     sigs = signals_from_analysis(an, cfg, min_score=40).to_signals()
     assert len(sigs) > 50
     with caplog.at_level(logging.INFO, logger="app.ml.filter"):
-        kept, skipped = flt.apply(sigs, {"BTC/USDT": an})
+        kept, skipped = flt.apply(sigs, {("BTC/USDT", an.candles.timeframe): an})
     assert len(kept) + len(skipped) == len(sigs) and kept and skipped
     assert all(s.ml_probability is not None and s.ml_probability >= 0.6 and s.ml_prediction == 1 for s in kept)
     assert all(s.ml_probability < 0.6 and s.ml_prediction == 0 for s in skipped)

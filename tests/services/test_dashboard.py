@@ -9,9 +9,9 @@ import pytest
 from app.core import stats
 from app.core.outcomes import Costs
 from app.core.signals import Signal
-from app.services import dashboard
-from app.services.accuracy import AccuracyTable
-from app.services.tracker import LiveSignalTracker
+from app.services.live import dashboard
+from app.services.live.accuracy import AccuracyTable
+from app.services.live.tracker import LiveSignalTracker
 from app.storage.db import Database
 
 MIDNIGHT = 1_700_006_400_000  # 2023-11-15 00:00 UTC

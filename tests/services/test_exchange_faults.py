@@ -13,8 +13,8 @@ from app.core.signals import EngineConfig
 from app.market.exchange import ExchangeClient
 from app.market.simulated import generate
 from app.market.sources import ExchangeSource
-from app.services.pipeline import LivePipeline
-from app.services.tracker import LiveSignalTracker
+from app.services.live.pipeline import LivePipeline
+from app.services.live.tracker import LiveSignalTracker
 from app.storage.db import Database
 from tests.conftest import RECORDINGS, needs_recordings
 from tests.fake_binance import FakeBinance

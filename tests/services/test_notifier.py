@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app.services.notifier import EmailNotifier, NotifyError, TelegramNotifier, signal_message
+from app.services.reporting.notifier import EmailNotifier, NotifyError, TelegramNotifier, signal_message
 
 TOKEN = "123456:SECRET-token-value-xyz"
 
@@ -138,7 +138,7 @@ def test_track_on_a_live_source_sends_its_alerts_and_a_replay_does_not(bot, isol
     from tests.conftest import ROOT, run_cli
 
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"confluence": {"min_score": 0},
+    cfg.write_text(json.dumps({"confluence": {"min_score": 0}, "risk": {"target_cost_multiple": 0},
                                "notifications": {"telegram_enabled": True, "telegram_chat_id": "42"}}))
     monkeypatch.setenv("SCALPDESK_TELEGRAM_TOKEN", TOKEN)
     monkeypatch.setenv("SCALPDESK_TELEGRAM_API", bot.url)

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from app.services.optimizer import StoredSignals, optimise_patterns, optimise_thresholds
+from app.services.research.optimizers import StoredSignals, optimise_patterns, optimise_thresholds
 from tests.conftest import run_cli
 
 H = 24 * 300_000
@@ -38,7 +38,7 @@ def test_sweep_finds_the_known_best_threshold():
 def test_a_fold_never_chooses_with_its_own_signals():
     s = synthetic(seed=2)
     base = optimise_thresholds(s, "seed", folds=4)
-    from app.services.optimizer import folds_of
+    from app.services.research.optimizers import folds_of
 
     splits = folds_of(s.time, H, 4)
     _, test = splits[1]

@@ -11,9 +11,9 @@ from pypdf import PdfReader
 
 from app.core.outcomes import Costs
 from app.core.signals import Signal
-from app.services.reporting import gather, period_of, render, render_report
-from app.services.scheduler import due, run_due
-from app.services.tracker import LiveSignalTracker
+from app.services.live.tracker import LiveSignalTracker
+from app.services.reporting.pdf import gather, period_of, render, render_report
+from app.services.reporting.scheduler import due, run_due
 from app.storage.db import Database
 
 T0 = int(dt.datetime(2024, 8, 5, tzinfo=dt.UTC).timestamp() * 1000)
@@ -39,20 +39,50 @@ def _text(path) -> str:
 
 
 def test_report_sections_and_figures_equal_the_database(tmp_path):
+    import numpy as np
+
     db = tmp_path / "r.sqlite"
     _fill(db, 40)
     out = render_report(db, tmp_path / "d.pdf", "daily", end="2024-08-05")
     text = _text(out)
-    for section in ("ScalpDesk daily report", "Summary", "Equity curve", "Win rate by score bucket", "By symbol",
-                    "By pattern", "Drift alerts", "Signals of the period", "REPLAY x1"):
-        assert section in text
+    flat = " ".join(text.split())
+    for section in ("ScalpDesk daily report", "Summary", "Account equity", "By score", "By symbol",
+                    "By pattern", "Drift alerts", "Signals of the period", "REPLAY", "No backtest yet"):
+        assert section in flat, section
     with Database(db) as d:
         rows = d.query("SELECT status, pnl_pct FROM live_signals WHERE status != 'OPEN'")
     wins = sum(r[0] == "WIN" for r in rows)
-    assert f"Wins {wins}" in text.replace("\n", " ") or f"Wins\n{wins}" in text
-    net = sum(r[1] for r in rows)
-    assert f"{net:+.2f}%" in text
-    assert f"n={len(rows)}" in text
+    assert f"Wins {wins}" in flat
+    pnl = np.array([r[1] for r in rows])
+    # the headline: net expectancy per trade after costs (never a sum of overlapping returns), and the account
+    assert f"Net expectancy {pnl.mean():+.3f}% per trade" in flat
+    assert "Account (1% risked per trade" in flat and "max drawdown" in flat
+    assert f"n={len(rows)}" in flat
+    assert "Net P&L" not in flat
+
+
+def test_backtest_report_leads_with_the_verdict(tmp_path):
+    from app.market.simulated import generate
+    from app.services.research.backtester import run_backtest
+
+    data = list(generate(["BTC/USDT", "DOGE/USDT"], "5m", 4000, seed=2).values())
+    from app.core.signals import EngineConfig
+
+    cfg = EngineConfig(min_score=55.0, pattern_points=(("CDLENGULFING", 10.0),))
+    with Database(tmp_path / "b.sqlite") as d:
+        res = run_backtest(data, {}, cfg, Costs(), d, n_jobs=1).to_dict()
+    out = render_report(tmp_path / "b.sqlite", tmp_path / "b.pdf", "daily", end="2024-08-05")
+    daily = " ".join(_text(out).split())
+    assert f"Backtest verdict (run {res['run_id']}): {res['verdict']}" in daily  # the live report names it too
+    from app.session.jobs import ReportRequest, report
+    from app.settings import load
+
+    r = report(load(), tmp_path / "b.sqlite", ReportRequest(tmp_path / "run.pdf", run_id=res["run_id"]))
+    text = " ".join(_text(tmp_path / "run.pdf").split())
+    assert r["verdict"] == res["verdict"]
+    assert text.index(res["verdict"]) < text.index("Net expectancy")  # the verdict comes first
+    assert f"Net expectancy {res['expectancy']['pct']:+.3f}% per trade" in text
+    assert "Edge over random entries" in text and "By score" in text and "50-55" not in text.split("By score")[0]
 
 
 def test_long_period_is_multi_page_with_repeated_headers(tmp_path):

@@ -10,10 +10,10 @@ from app.core.outcomes import Costs
 from app.core.signals import EngineConfig, Signal
 from app.market.replay import ReplaySource
 from app.market.simulated import generate
-from app.services.backtester import run_backtest
-from app.services.drift import DriftMonitor
-from app.services.pipeline import LivePipeline
-from app.services.tracker import LiveSignalTracker
+from app.services.live.drift import DriftMonitor
+from app.services.live.pipeline import LivePipeline
+from app.services.live.tracker import LiveSignalTracker
+from app.services.research.backtester import run_backtest
 from app.storage import backtests as bt_repo
 from app.storage.db import Database
 from tests.conftest import REAL, needs_real_data
@@ -27,10 +27,10 @@ def _tracker(db):
     return LiveSignalTracker(db, COSTS, CFG.max_hold, CFG.sl_atr, CFG.tp_atr, source="test")
 
 
-def replay(db, data, step):
+def replay(db, data, step, cfg=CFG):
     src = ReplaySource(data, speed=0, step=step)
     tracker = _tracker(db)
-    pipe = LivePipeline(src, src.symbols(), src.timeframe, CFG, tracker, catch_up_all=True,
+    pipe = LivePipeline(src, src.symbols(), src.timeframe, cfg, tracker, catch_up_all=True,
                         clock=lambda: src.now_ms() / 1000)
     while True:
         pipe.cycle()
@@ -45,9 +45,9 @@ def _live_rows(db):
             db.query("SELECT * FROM live_view WHERE status != 'OPEN'")}
 
 
-def assert_parity(db, data):
-    res = run_backtest(data, {}, CFG, COSTS, db, n_jobs=1)
-    bt = db.query("SELECT * FROM backtest_signals WHERE run_id = ?", (res["run_id"],))
+def assert_parity(db, data, cfg=CFG):
+    res = run_backtest(data, {}, cfg, COSTS, db, n_jobs=1)
+    bt = db.query("SELECT * FROM backtest_signals WHERE run_id = ?", (res.run_id,))
     live = _live_rows(db)
     assert len(bt) > 100
     for b in bt:
@@ -60,6 +60,7 @@ def assert_parity(db, data):
     ends = {c.symbol: int(c.time[-1]) for c in data}
     for (sym, _side, t), _ in live.items():
         assert t + CFG.max_hold * data[0].tf_ms > ends[sym]
+    return res
 
 
 @pytest.mark.parametrize("step", [1, 777])
@@ -68,6 +69,19 @@ def test_replay_equals_backtest_on_simulated_candles(tmp_path, step):
     with Database(tmp_path / "p.sqlite") as db:
         replay(db, data, step)
         assert_parity(db, data)
+
+
+def test_replay_equals_backtest_with_the_cost_check(tmp_path):
+    """Live and backtest judge a target against its costs on the same price (the signal candle's close): the same
+    setups are signals in both."""
+    import dataclasses
+
+    cfg = dataclasses.replace(CFG, round_trip_pct=COSTS.round_trip_pct, target_cost_multiple=0.5)
+    data = list(generate(["BTC/USDT", "ETH/USDT"], "5m", 6000, seed=32).values())
+    with Database(tmp_path / "p.sqlite") as db:
+        replay(db, data, 500, cfg)
+        res = assert_parity(db, data, cfg)
+    assert res.skipped_for_costs > 100  # the check did turn setups away
 
 
 @needs_real_data
@@ -178,19 +192,43 @@ def test_drift_monitor_alerts_once_when_live_leaves_the_interval():
 
 
 def test_accuracy_lookup_comes_from_stored_backtest(tmp_path):
-    from app.services.accuracy import AccuracyTable
+    from app.services.live.accuracy import AccuracyTable
 
     data = list(generate(["BTC/USDT", "ETH/USDT"], "5m", 6000, seed=8).values())
     with Database(tmp_path / "a.sqlite") as db:
         assert AccuracyTable.from_db(db).lookup(62)["win_rate"] is None  # no backtest: not enough history
         res = run_backtest(data, {}, CFG, COSTS, db, n_jobs=1)
         table = AccuracyTable.from_db(db)
-        cols = bt_repo.load_signals(db, res["run_id"])
+        cols = bt_repo.load_signals(db, res.run_id)
     sel = (cols["score"] >= 55) & (cols["score"] < 60)
-    entry = table.lookup(57.3)
-    assert entry["n"] == int(sel.sum()) >= 30
-    assert entry["win_rate"] == pytest.approx(float(np.mean(cols["outcome"][sel] == "WIN")))
-    assert "not enough history" in table.text(97)
+    entry = table.lookup(57.3, "BTC/USDT", "5m")
+    own = sel & (cols["symbol"] == "BTC/USDT")
+    if own.sum() >= 30:  # the symbol's own band when it has enough signals there
+        assert entry["scope"] == "BTC/USDT 5m" and entry["n"] == int(own.sum())
+    else:
+        assert entry["scope"] == "all symbols 5m" and entry["n"] == int(sel.sum())
+    pick = own if own.sum() >= 30 else sel
+    assert entry["win_rate"] == pytest.approx(float(np.mean(cols["outcome"][pick] == "WIN")))
+    assert entry["expectancy_pct"] == pytest.approx(float(np.mean(cols["pnl_pct"][pick])))
+    assert entry["run_id"] == res.run_id and entry["verdict"] == res.verdict
+    text = table.text(57.3, "BTC/USDT", "5m")
+    assert f"run {res.run_id}: {res.verdict}" in text and "% per trade" in text
+    assert "not enough history" in table.text(97, "BTC/USDT", "5m")
+    assert "not enough history" in table.text(57.3, "BTC/USDT", "1h")  # no backtest of that timeframe
+
+
+def test_accuracy_comes_only_from_runs_with_the_same_risk_settings(tmp_path):
+    from app.services.live.accuracy import AccuracyTable
+    from app.settings import load
+
+    data = list(generate(["BTC/USDT"], "5m", 4000, seed=8).values())
+    settings = load()
+    with Database(tmp_path / "a.sqlite") as db:
+        run_backtest(data, settings.to_dict(), CFG, COSTS, db, n_jobs=1)
+        assert AccuracyTable.from_db(db, settings).run_id is not None
+        wider = settings.replace({"risk.tp_atr": 4.0})
+        assert AccuracyTable.from_db(db, wider).run_id is None
+        assert "no backtest with these risk settings" in AccuracyTable.from_db(db, wider).text(62, "BTC/USDT", "5m")
 
 
 def test_candles_out_of_order_and_duplicated_are_merged_once(tmp_path):
@@ -202,5 +240,5 @@ def test_candles_out_of_order_and_duplicated_are_merged_once(tmp_path):
         order = np.r_[np.arange(len(mixed))[::-1]]
         shuffled = Candles.from_arrays(c.symbol, c.timeframe, *(getattr(mixed, k)[order] for k in
                                                                  ("time", "open", "high", "low", "close", "volume")))
-        buf, n = pipe._merge("BTC/USDT", shuffled)
+        buf, n = pipe._merge(("BTC/USDT", "5m"), shuffled)
         assert n == 310 and np.all(np.diff(buf.time) == 300_000)

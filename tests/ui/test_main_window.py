@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from app import paths
 from app.core.outcomes import Costs
 from app.core.signals import Signal
-from app.services.tracker import LiveSignalTracker
+from app.services.live.tracker import LiveSignalTracker
 from app.settings import load
 from app.storage.db import Database
 from tests.conftest import ROOT

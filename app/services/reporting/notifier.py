@@ -129,7 +129,7 @@ def signal_message(s: dict[str, Any], accuracy: str) -> str:
     ml = "filter off" if s.get("ml_probability") is None else f"{s['ml_probability']:.2f}"
     return (f"<b>{e(s['side'])} {e(s['symbol'])}</b> {e(s['timeframe'])} · score {s['confluence_score']:.1f}\n"
             f"entry {s['entry']:.6g} · SL {s['stop_loss']:.6g} · TP {s['take_profit']:.6g}\n"
-            f"historical accuracy: {e(accuracy)} · ML p: {ml}\nTracking live…")
+            f"history: {e(accuracy)}\nML p: {ml} · Tracking live…")
 
 
 def outcome_message(s: dict[str, Any]) -> str:
@@ -139,14 +139,15 @@ def outcome_message(s: dict[str, Any]) -> str:
 
 
 def alert_listener(telegram: TelegramNotifier, settings: Any,
-                   accuracy_text: Callable[[float], str]) -> Callable[[Any], None]:
+                   accuracy_text: Callable[[float, str, str], str]) -> Callable[[Any], None]:
     """A tracker listener that queues the alerts the settings ask for (new signal, outcome, drift). Queued:
     the scanner never waits for the network."""
     n = settings.notifications
 
     def listen(ev: Any) -> None:
         if ev.kind == "signal_opened" and n.notify_new_signal:
-            telegram.post(signal_message(ev.data, accuracy_text(ev.data["confluence_score"])))
+            d = ev.data
+            telegram.post(signal_message(d, accuracy_text(d["confluence_score"], d["symbol"], d["timeframe"])))
         elif ev.kind == "signal_closed" and n.notify_outcome:
             telegram.post(outcome_message(ev.data))
         elif ev.kind == "drift_alert":

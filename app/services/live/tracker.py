@@ -93,7 +93,7 @@ class LiveSignalTracker:
     def load_open(self) -> None:
         """Resume every open signal from the database (after a restart or a crash)."""
         self._book = {}
-        for r in repo.open_rows(self.db.conn):
+        for r in repo.open_rows(self.db.conn, self.source):
             self._append(r["symbol"], r["timeframe"], {
                 "id": r["id"], "side": 1 if r["side"] == "LONG" else -1, "entry": r["entry"], "sl": r["stop_loss"],
                 "tp": r["take_profit"], "signal_time": r["signal_time"],

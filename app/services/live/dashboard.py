@@ -17,7 +17,7 @@ import numpy as np
 from app.core import stats
 from app.core.candles import timeframe_ms
 from app.core.outcomes import Costs, net_pnl_pct
-from app.services.accuracy import AccuracyTable
+from app.services.live.accuracy import AccuracyTable
 from app.storage.db import Database
 
 TRACKING = "Tracking live…"
@@ -231,20 +231,21 @@ _OPEN_COLS = ("id, symbol, timeframe, side, entry, stop_loss, take_profit, last_
 
 def open_rows(db: Database, accuracy: AccuracyTable, costs: Costs, source: str) -> tuple[dict[str, Any], ...]:
     rows = []
-    texts: dict[float, str] = {}  # the accuracy text per score, formatted once per snapshot
+    texts: dict[tuple[str, str, float], str] = {}  # the accuracy text per signal kind, formatted once a snapshot
     # Only this source's records: simulated numbers never mix with live or replayed ones.
     for r in db.query(f"SELECT {_OPEN_COLS} FROM live_view WHERE status = 'OPEN' AND source = ? ORDER BY id",
                       (source,)):
         side = 1 if r["side"] == "LONG" else -1
         last = r["last_price"]
         score = r["confluence_score"]
-        if score not in texts:
-            texts[score] = accuracy.text(score)
+        key = (r["symbol"], r["timeframe"], score)
+        if key not in texts:
+            texts[key] = accuracy.text(score, r["symbol"], r["timeframe"])
         rows.append({
             "id": r["id"], "symbol": r["symbol"], "timeframe": r["timeframe"], "side": r["side"], "entry": r["entry"],
             "stop_loss": r["stop_loss"], "take_profit": r["take_profit"], "last_price": last,
             "unrealised_pct": None if last is None else float(net_pnl_pct(side, r["entry"], last, costs)),
-            "confluence_score": score, "accuracy": texts[score],
+            "confluence_score": score, "accuracy": texts[key],
             "ml_probability": r["ml_probability"], "status_text": TRACKING + (" (entry at next open)"
                                                                              if r["entry_provisional"] else ""),
             "closed_candle_ms": r["signal_time"] + timeframe_ms(r["timeframe"]), "signal_time": r["signal_time"],

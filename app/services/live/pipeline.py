@@ -11,32 +11,39 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from app.core import stats
-from app.core.candles import Candles
+from app.core.candles import Candles, timeframe_ms
 from app.core.signals import EngineConfig, Signal, analyse_many, signals_from_analysis
 from app.errors import ScalpDeskError
 from app.market.sources import CandleSource
-from app.services.drift import DriftMonitor
-from app.services.tracker import LiveSignalTracker
+from app.services.live.drift import DriftMonitor
+from app.services.live.tracker import LiveSignalTracker
 from app.storage import live as repo
+from app.storage.db import Connection
 
 log = logging.getLogger(__name__)
 
 
+Feed = tuple[str, str]  # (symbol, timeframe)
+
+
 @dataclass
-class SymbolStatus:
+class FeedStatus:
     state: str = "waiting"  # ok / error / waiting
     message: str = ""
     failures: int = 0
     retry_at: float = 0.0
     last_candle: int | None = None
     gap_seen: int = 0  # cycles the same hole in the candles has been seen (refetched before it is accepted)
+
+
+SymbolStatus = FeedStatus  # the name before several timeframes were watched at once
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,17 @@ class CycleResult:
 
 
 class LivePipeline:
-    def __init__(self, source: CandleSource, symbols: list[str], timeframe: str, cfg: EngineConfig,
-                 tracker: LiveSignalTracker, ml: Any = None, min_probability: float = 0.6, history: int = 1000,
-                 max_buffer: int | None = None, drift: DriftMonitor | None = None, catch_up_all: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+    """Closed candles of every watched (symbol, timeframe) -> signals -> ML filter -> tracker, one transaction
+    per cycle.
+
+    Feeds of open signals are followed even when their symbol or timeframe is no longer watched (a settings
+    change must not orphan a signal): they are fetched and marked, but no new signal is taken from them."""
+
+    def __init__(self, source: CandleSource, symbols: Sequence[str], timeframes: str | Sequence[str],
+                 cfg: EngineConfig, tracker: LiveSignalTracker, ml: Any = None, min_probability: float = 0.6,
+                 history: int = 1000, max_buffer: int | None = None, drift: DriftMonitor | None = None,
+                 catch_up_all: bool = False, clock: Callable[[], float] = time.time) -> None:
         self.source = source
-        self.symbols = list(symbols)
-        self.timeframe = timeframe
         self.cfg = cfg
         self.tracker = tracker
         self.ml = ml
@@ -65,73 +76,90 @@ class LivePipeline:
         self.catch_up_all = catch_up_all  # replay: every candle is new; live: history before the first start is not
         self.drift = drift
         self.clock = clock
-        self.buffers: dict[str, Candles] = {}
-        self.status: dict[str, SymbolStatus] = {s: SymbolStatus() for s in self.symbols}
-        self.positions = repo.feed_positions(tracker.db.conn)
+        self.buffers: dict[Feed, Candles] = {}
+        self.status: dict[Feed, FeedStatus] = {}
+        self.positions = repo.feed_positions(tracker.db.conn, tracker.source)
         self.cycles = 0
+        self.watch(symbols, timeframes)
+
+    # ---------------------------------------------------------------- what is watched
+    def watch(self, symbols: Sequence[str], timeframes: str | Sequence[str]) -> None:
+        """Change the watched symbols and timeframes (from the next cycle on)."""
+        tfs = [timeframes] if isinstance(timeframes, str) else list(timeframes)
+        self.symbols = list(dict.fromkeys(symbols))
+        self.timeframes = list(dict.fromkeys(tfs))
+        self.watched: list[Feed] = [(s, tf) for tf in self.timeframes for s in self.symbols]
+        for feed in self.feeds():
+            self.status.setdefault(feed, FeedStatus())
+        for feed in [f for f in self.buffers if f not in set(self.feeds())]:
+            del self.buffers[feed]  # neither watched nor holding an open signal
+
+    @property
+    def timeframe(self) -> str:
+        return self.timeframes[0]
+
+    def feeds(self) -> list[Feed]:
+        """Watched feeds, then the feeds of open signals nobody watches any more."""
+        watched = set(self.watched)
+        return self.watched + [k for k in self.tracker.open_keys() if k not in watched]
+
+    def _name(self, feed: Feed) -> str:
+        return feed[0] if len(self.timeframes) == 1 and feed[1] == self.timeframes[0] else f"{feed[0]} {feed[1]}"
 
     # ---------------------------------------------------------------- fetching
-    def _fetch_new(self, sym: str) -> Candles | None:
-        st = self.status[sym]
+    def _fetch_new(self, feed: Feed) -> Candles | None:
+        sym, tf_name = feed
+        st = self.status.setdefault(feed, FeedStatus())
         if st.retry_at and self.clock() < st.retry_at:
             return None
-        buf = self.buffers.get(sym)
-        tf = self.source_tf_ms
+        buf = self.buffers.get(feed)
+        tf = timeframe_ms(tf_name)
         try:
             if buf is None:
-                done = self.positions.get((sym, self.timeframe))
+                done = self.positions.get(feed)
                 if done is not None:
                     # restart: rebuild the history the analysis needs, up to and past the stored position
                     start = done - (self.history - 1) * tf if self.max_buffer else None
-                    got = self.source.fetch(sym, self.timeframe, self.history, since_ms=start if start else 0)
+                    got = self.source.fetch(sym, tf_name, self.history, since_ms=start if start else 0)
                 elif self.max_buffer is None:
-                    got = self.source.fetch(sym, self.timeframe, self.history, since_ms=0)
+                    got = self.source.fetch(sym, tf_name, self.history, since_ms=0)
                 else:
-                    got = self.source.fetch(sym, self.timeframe, self.history)
+                    got = self.source.fetch(sym, tf_name, self.history)
             else:
-                got = self.source.fetch(sym, self.timeframe, self.history, since_ms=int(buf.time[-1]) + tf)
+                got = self.source.fetch(sym, tf_name, self.history, since_ms=int(buf.time[-1]) + tf)
         except ScalpDeskError as exc:
             st.failures += 1
             wait = min(300.0, 2.0 ** min(st.failures, 8))
             st.state, st.message, st.retry_at = "error", f"{exc} (retry in {wait:.0f}s)", self.clock() + wait
-            self._emit_status(sym)
+            self._emit_status(feed)
             return None
         if st.state != "ok":
             st.state, st.message, st.failures, st.retry_at = "ok", "", 0, 0.0
-            self._emit_status(sym)
+            self._emit_status(feed)
         return got
 
-    @property
-    def source_tf_ms(self) -> int:
-        from app.core.candles import timeframe_ms
+    def _emit_status(self, feed: Feed) -> None:
+        st = self.status[feed]
+        self.tracker.emit("source_status", {"symbol": feed[0], "timeframe": feed[1], "state": st.state,
+                                             "message": st.message, "source": self.source.label})
 
-        return timeframe_ms(self.timeframe)
-
-    def _emit_status(self, sym: str) -> None:
-        st = self.status[sym]
-        self.tracker.emit("source_status", {"symbol": sym, "state": st.state, "message": st.message,
-                                             "source": self.source.label})
-
-    def _merge(self, sym: str, got: Candles) -> tuple[Candles, int]:
+    def _merge(self, feed: Feed, got: Candles) -> tuple[Candles, int]:
         """Append only candles newer than the buffer (duplicates and stale ones dropped); returns (buffer, new)."""
-        buf = self.buffers.get(sym)
+        buf = self.buffers.get(feed)
         if len(got) and np.any(np.diff(got.time) <= 0):  # out of order or duplicated: sort, keep the first of each
             order = np.argsort(got.time, kind="stable")
-            got = Candles.from_arrays(got.symbol, got.timeframe, *(getattr(got, k)[order] for k in
-                                                                    ("time", "open", "high", "low", "close", "volume")))
-            keep = np.r_[True, np.diff(got.time) != 0]
-            got = Candles.from_arrays(got.symbol, got.timeframe, *(getattr(got, k)[keep] for k in
-                                                                    ("time", "open", "high", "low", "close", "volume")))
+            got = got.take(order)
+            got = got.take(np.r_[True, np.diff(got.time) != 0])
         if buf is not None and len(got):
             got = got.slice(int(np.searchsorted(got.time, int(buf.time[-1]), side="right")))
         if len(got) == 0:
             return buf if buf is not None else got, 0
         # A hole in fresh candles is usually a flaky answer: keep what is contiguous and ask again. A hole that
         # is still there after three cycles is a real gap in the market data and is accepted (indicators restart).
-        tf = self.source_tf_ms
+        tf = timeframe_ms(feed[1])
         steps = np.diff(np.r_[int(buf.time[-1]) if buf is not None else int(got.time[0]) - tf, got.time])
         hole = np.flatnonzero(steps != tf)
-        st = self.status[sym]
+        st = self.status[feed]
         if len(hole):
             st.gap_seen += 1
             if st.gap_seen < 3:
@@ -145,45 +173,48 @@ class LivePipeline:
         merged = got if buf is None else Candles.concat([buf, got])
         if self.max_buffer and len(merged) > self.max_buffer:
             merged = merged.slice(len(merged) - self.max_buffer)
-        self.buffers[sym] = merged
+        self.buffers[feed] = merged
         return merged, len(got)
 
     # ---------------------------------------------------------------- one cycle
     def cycle(self) -> CycleResult:
         self.cycles += 1
-        fresh: dict[str, int] = {}
+        fresh: dict[Feed, int] = {}
         errors: dict[str, str] = {}
-        for sym in self.symbols:
-            got = self._fetch_new(sym)
+        for feed in self.feeds():
+            got = self._fetch_new(feed)
             if got is None:
-                errors[sym] = self.status[sym].message
+                errors[self._name(feed)] = self.status[feed].message
                 continue
-            first_fill = sym not in self.buffers
-            buf, n_new = self._merge(sym, got)
+            first_fill = feed not in self.buffers
+            buf, n_new = self._merge(feed, got)
             if n_new:
-                done = self.positions.get((sym, self.timeframe))
+                done = self.positions.get(feed)
                 if done is not None:
                     # after a restart: candles up to the stored position were already processed
                     n_new = int(np.sum(buf.time[-n_new:] > done))
                 elif first_fill and not self.catch_up_all:
                     n_new = 1  # a live start: only the last closed candle is new, older ones are history
                 if n_new:
-                    fresh[sym] = n_new
+                    fresh[feed] = n_new
         if not fresh:
             self.tracker.emit("scan_finished", {"new_candles": 0, "errors": errors, "at": int(self.clock() * 1000)})
             return CycleResult(0, errors=errors)
-        series = [self.buffers[s] for s in fresh]
-        analyses = analyse_many(series, self.cfg, tail=max(fresh.values()))
         now = int(self.clock() * 1000)
+        watched = set(self.watched)
+        scan = [f for f in fresh if f in watched]
         found: list[Signal] = []
-        contexts = {}
-        for an in analyses:
-            sym = an.candles.symbol
-            batch = signals_from_analysis(an, self.cfg)
-            first_new = len(an.candles) - fresh[sym]
-            batch = batch.select(batch.index >= first_new)
-            found.extend(replace(s, created_at=now) for s in batch.to_signals())
-            contexts[sym] = an
+        contexts: dict[Feed, Any] = {}
+        skipped_cost = 0
+        if scan:
+            analyses = analyse_many([self.buffers[f] for f in scan], self.cfg, tail=max(fresh[f] for f in scan))
+            for feed, an in zip(scan, analyses, strict=True):
+                every = signals_from_analysis(an, self.cfg)
+                first_new = len(an.candles) - fresh[feed]
+                batch = every.select(every.index >= first_new)
+                found.extend(replace(s, created_at=now) for s in batch.to_signals())
+                skipped_cost += int(np.sum(every.cost_skipped >= first_new))
+                contexts[feed] = an
         kept, skipped = found, []
         if self.ml is not None and getattr(self.ml, "active", False) and found:
             kept, skipped = self.ml.apply(found, contexts)
@@ -197,28 +228,26 @@ class LivePipeline:
             for s in skipped:
                 repo.log_skip(conn, s, self.min_probability)
                 self.tracker.emit("ml_skipped", s.to_dict())
-            for sym, n_new in fresh.items():
-                buf = self.buffers[sym]
+            for feed, n_new in fresh.items():
+                buf = self.buffers[feed]
                 new = slice(len(buf) - n_new, len(buf))
-                closed += self.tracker.on_candles(sym, self.timeframe, buf.time[new], buf.open[new], buf.high[new],
+                closed += self.tracker.on_candles(feed[0], feed[1], buf.time[new], buf.open[new], buf.high[new],
                                                   buf.low[new], buf.close[new])
                 last = int(buf.time[-1])
-                repo.set_feed_position(conn, sym, self.timeframe, last)
-                self.status[sym].last_candle = last
+                repo.set_feed_position(conn, self.tracker.source, feed[0], feed[1], last)
+                self.status[feed].last_candle = last
             if self.drift is not None and closed:
                 self._check_drift(conn)
-        for sym in fresh:
-            self.positions[(sym, self.timeframe)] = int(self.buffers[sym].time[-1])
+        for feed in fresh:
+            self.positions[feed] = int(self.buffers[feed].time[-1])
         self.tracker.emit("scan_finished", {"new_candles": sum(fresh.values()), "opened": len(opened),
                                              "closed": closed, "skipped": len(skipped), "errors": errors,
-                                             "at": now})
+                                             "skipped_cost": skipped_cost, "at": now})
         return CycleResult(sum(fresh.values()), opened, len(skipped), closed, errors)
 
-    def _check_drift(self, conn: Any) -> None:
+    def _check_drift(self, conn: Connection) -> None:
         assert self.drift is not None
-        rows = list(conn.execute("SELECT confluence_score, status FROM live_signals WHERE status != 'OPEN'"))
-        scores = np.array([r[0] for r in rows], dtype=np.float64)
-        wins = np.array([r[1] == "WIN" for r in rows], dtype=bool)
+        scores, wins = repo.closed_scores(conn, self.tracker.source)
         for alert in self.drift.check(scores, wins):
             repo.add_event(conn, "drift_alert", alert["message"], alert)
             self.tracker.emit("drift_alert", alert)
@@ -243,11 +272,10 @@ class LivePipeline:
 
 
 def summary(tracker: LiveSignalTracker) -> dict[str, Any]:
-    rows = list(tracker.db.conn.execute("SELECT status, pnl_pct FROM live_signals"))
-    closed = [r for r in rows if r[0] != "OPEN"]
-    outcome = np.array([r[0] for r in closed], dtype=object)
-    pnl = np.array([r[1] for r in closed], dtype=np.float64)
-    s = stats.summary(outcome, pnl)
-    s["open"] = sum(1 for r in rows if r[0] == "OPEN")
-    s["recorded"] = len(rows)
+    """Figures of every signal the tracker's source recorded (all runs, not only this one)."""
+    status, pnl = repo.statuses(tracker.db.conn, tracker.source)
+    closed = status != "OPEN"
+    s = stats.summary(status[closed], pnl[closed])
+    s["open"] = int(np.sum(~closed))
+    s["recorded"] = len(status)
     return s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.core.candles import Candles, timeframe_ms
 from app.errors import DataError
 from app.market.files import load_file
@@ -9,15 +11,20 @@ from app.settings import Settings
 
 
 def load_datasets(files: list[str] | None, sim: int | None, timeframe: str | None, symbol: str | None,
-                  settings: Settings) -> tuple[list[Candles], dict[str, Candles]]:
-    """(series to backtest, finer series by symbol for resolving ambiguous candles)."""
+                  settings: Settings, check: Callable[[], None] = lambda: None
+                  ) -> tuple[list[Candles], dict[str, Candles]]:
+    """(series to backtest, finer series by symbol for resolving ambiguous candles). `check` runs between files
+    (a cancel raises there)."""
     if sim:
         from app.market.simulated import generate
 
         tf = timeframe or settings.scanner.timeframe
         data = generate(list(settings.scanner.symbols), tf, int(sim), settings.scanner.sim_seed)
         return list(data.values()), {}
-    loaded = [load_file(f, symbol=symbol)[0] for f in files or []]
+    loaded = []
+    for f in files or []:
+        check()
+        loaded.append(load_file(f, symbol=symbol)[0])
     if not loaded:
         raise DataError("no data files given")
     tfs = sorted({c.timeframe for c in loaded}, key=timeframe_ms)

@@ -27,7 +27,7 @@ class SignalFilter(Protocol):
     @property
     def status(self) -> str: ...
 
-    def apply(self, signals: list[Signal], context: dict[str, Any]) -> tuple[list[Signal], list[Signal]]:
+    def apply(self, signals: list[Signal], context: dict[tuple[str, str], Any]) -> tuple[list[Signal], list[Signal]]:
         """(kept signals with ml fields set, skipped signals with ml_probability set)."""
         ...
 
@@ -75,7 +75,7 @@ def scan_once(source: CandleSource, symbols: list[str], timeframe: str, cfg: Eng
         last[sym] = int(candles.time[-1])
         fetched.append(candles)
     analyses = analyse_many(fetched, cfg, tail=lookback)
-    contexts: dict[str, Any] = {an.candles.symbol: an for an in analyses}
+    contexts: dict[tuple[str, str], Any] = {(an.candles.symbol, an.candles.timeframe): an for an in analyses}
     for an in analyses:
         found.extend(replace(s, created_at=now) for s in signals_from_analysis(an, cfg).to_signals())
     kept: list[Signal] = found

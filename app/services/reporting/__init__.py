@@ -1,0 +1,1 @@
+"""What leaves the app: PDF reports, Telegram and e-mail notifications, CSV exports, scheduled reports."""

@@ -1,0 +1,174 @@
+"""Research jobs, each assembled in exactly one place: backtest, training, the optimisers, the strategy search and
+the PDF report. The command line and the window's job dialogs call these with a `Control` (progress and cancel);
+neither builds a job's parts itself.
+
+Every job checks `control.check()` between its stages and inside long loops, so Cancel stops it within a second
+in every stage (loading candles, analysing, storing, training, searching).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.errors import CancelledError, ScalpDeskError
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class Control:
+    """Progress reporting and cancellation of one job (thread-safe: set `cancel` from any thread)."""
+
+    progress_fn: ProgressFn = field(default=lambda f, m: None)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.check()
+        self.progress_fn(max(0.0, min(1.0, fraction)), message)
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise CancelledError("cancelled")
+
+    def part(self, lo: float, hi: float) -> Control:
+        """A control whose 0..1 maps onto lo..hi of this one (a stage of a longer job)."""
+        return Control(lambda f, m: self.progress_fn(lo + (hi - lo) * max(0.0, min(1.0, f)), m), self.cancel)
+
+
+# ------------------------------------------------------------------------------------------------ backtest
+@dataclass(frozen=True)
+class BacktestRequest:
+    files: tuple[str, ...] = ()
+    sim_candles: int | None = None  # instead of files: simulated candles per symbol (labelled SIMULATED)
+    timeframe: str | None = None
+    symbol: str | None = None
+    symbols: tuple[str, ...] = ()  # only these symbols of the files (empty: all)
+    min_score: float | None = None  # store signals from this score up (default: the sweep's floor, 50)
+    start_ms: int | None = None  # only candles from here on (the explorer's period)
+    end_ms: int | None = None
+    jobs: int | None = None  # parallel workers across symbols (None: chosen by what it gains)
+    dask_scheduler: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return not self.files
+
+
+STORE_FLOOR = 50.0  # a default backtest stores every band the threshold sweep reads, whatever the live minimum
+
+
+def backtest(settings: Settings, db_path: Path, req: BacktestRequest, control: Control | None = None) -> Any:
+    """Load candles, run the backtest, store it; the result leads with expectancy, edge over random entries and
+    the verdict (see app.services.research.backtester)."""
+    from app.core.outcomes import Costs
+    from app.core.signals import EngineConfig
+    from app.services.research.backtester import run_backtest
+    from app.services.research.datasets import load_datasets
+    from app.storage.db import Database
+
+    ctl = control or Control()
+    ctl.progress(0.0, "loading candles")
+    datasets, fine = load_datasets(list(req.files) or None, req.sim_candles if req.simulated else None,
+                                   req.timeframe, req.symbol, settings, check=ctl.check)
+    if req.symbols:
+        datasets = [c for c in datasets if c.symbol in req.symbols]
+        if not datasets:
+            raise ScalpDeskError(f"none of the files holds {', '.join(req.symbols)}")
+    if req.start_ms is not None or req.end_ms is not None:
+        datasets = [_period(c, req.start_ms, req.end_ms) for c in datasets]
+        datasets = [c for c in datasets if len(c)]
+        if not datasets:
+            raise ScalpDeskError("no candles in the chosen period")
+    source = "SIMULATED" if req.simulated else "FILES"
+    cfg = EngineConfig.from_settings(settings)
+    costs = Costs(settings.fees.taker_pct, settings.fees.slippage_pct)
+    floor = STORE_FLOOR if req.min_score is None else float(req.min_score)
+    with Database(db_path) as db:
+        result = run_backtest(datasets, {**settings.to_dict(), "data_source": source}, cfg, costs, db,
+                              min_score=floor, fine=fine, progress=ctl.part(0.02, 1.0).progress, cancel=ctl.cancel,
+                              n_jobs=req.jobs, dask_scheduler=req.dask_scheduler,
+                              risk_per_trade_pct=settings.risk.risk_per_trade_pct, source=source)
+    return result
+
+
+def _period(c: Any, start_ms: int | None, end_ms: int | None) -> Any:
+    import numpy as np
+
+    a = 0 if start_ms is None else int(np.searchsorted(c.time, start_ms, side="left"))
+    b = len(c) if end_ms is None else int(np.searchsorted(c.time, end_ms, side="left"))
+    return c.slice(a, b)
+
+
+# ------------------------------------------------------------------------------------------------ training
+def train(settings: Settings, db_path: Path, model_path: Path, force: bool = False, run_id: int | None = None,
+          folds: int = 5, control: Control | None = None) -> dict[str, Any]:
+    from app.services.research.training import train_and_store
+    from app.storage.db import Database
+
+    ctl = control or Control()
+    with Database(db_path) as db:
+        return train_and_store(db, model_path, settings.ml.min_probability, folds=folds, force=force, run_id=run_id,
+                               progress=ctl.progress, cancel=ctl.cancel)
+
+
+# ------------------------------------------------------------------------------------------------ optimisers
+def optimise(what: str, settings: Settings, db_path: Path, objective: str | None = None, run_id: int | None = None,
+             apply: bool = False, config_path: str | Path | None = None,
+             control: Control | None = None) -> dict[str, Any]:
+    """`thresholds` or `patterns` on a stored backtest run; with `apply`, written to the settings with provenance
+    (only what the optimiser says may be applied)."""
+    from app.services.research import optimizers as opt
+
+    ctl = control or Control()
+    ctl.progress(0.05, "loading stored signals")
+    kind = objective or settings.optimization.objective
+    result = opt.thresholds(db_path, settings, kind, run_id) if what == "thresholds" else \
+        opt.patterns(db_path, settings, kind, run_id)
+    ctl.progress(0.95, "done")
+    if apply:
+        new = opt.apply(result, config_path)
+        result["applied_to"] = new.source_path
+    return result
+
+
+def apply_optimisation(result: dict[str, Any], config_path: str | Path | None = None) -> Settings:
+    from app.services.research import optimizers as opt
+
+    return opt.apply(result, config_path)
+
+
+# ------------------------------------------------------------------------------------------------ reports
+@dataclass(frozen=True)
+class ReportRequest:
+    out: Path
+    period: str = "daily"  # daily / weekly / custom
+    start: str | None = None
+    end: str | None = None
+    run_id: int | None = None  # a backtest run instead of the live signals
+
+
+def report(settings: Settings, db_path: Path, req: ReportRequest, control: Control | None = None) -> dict[str, Any]:
+    from app.services.reporting.pdf import gather, period_of, render
+    from app.storage.db import Database
+
+    ctl = control or Control()
+    ctl.progress(0.05, "reading signals")
+    period = period_of(req.period, req.end, req.start)
+    with Database(db_path) as db:
+        data = gather(db, period, run_id=req.run_id)
+    ctl.progress(0.4, "drawing the report")
+    out = render(data, period, req.out)
+    from pypdf import PdfReader
+
+    pages = len(PdfReader(str(out)).pages)
+    ctl.progress(1.0, "done")
+    return {"out": str(out), "period": req.period, "from": period.start.isoformat(), "to": period.end.isoformat(),
+            "signals": data["summary"]["signals"], "pages": pages, "verdict": data.get("verdict")}

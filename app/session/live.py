@@ -1,0 +1,407 @@
+"""The live session: the one place that assembles source -> pipeline -> ML filter -> tracker (with the accuracy
+table, the drift monitor, the dashboard's history, alerts and scheduled reports) from the settings.
+
+The command line (`track`, `scan`) and the window's pipeline worker both hold a LiveSession; neither builds any of
+its parts. Settings saved while it runs reach it at its next cycle (`apply_settings`, or the settings file
+changing on disk): what can change in place changes in place and is logged; a new source or exchange rebuilds
+source and pipeline, while the tracker, the database and every open signal stay.
+
+A session belongs to the thread that opened it (its database connection is the one writer of the live tables).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core.outcomes import Costs
+from app.core.signals import EngineConfig
+from app.errors import ConfigError, DataError, ScalpDeskError
+from app.market.sources import CandleSource
+from app.services.live.accuracy import AccuracyTable
+from app.services.live.dashboard import ClosedHistory, Snapshot, build
+from app.services.live.drift import DriftMonitor
+from app.services.live.pipeline import CycleResult, LivePipeline
+from app.services.live.tracker import Event, LiveSignalTracker
+from app.services.reporting.outbox import Outbox
+from app.settings import Settings
+from app.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where candles come from. `kind` "settings" means: what the settings' scanner.source says."""
+
+    kind: str = "settings"  # settings / sim / exchange / replay
+    exchange: str | None = None
+    exchange_url: str | None = None  # tests: a fake exchange on 127.0.0.1
+    files: tuple[str, ...] = ()
+    symbol: str | None = None
+    timeframe: str | None = None
+    symbols: tuple[str, ...] = ()
+    speed: float = 0.0
+    step: int = 2000
+    seed: int | None = None
+
+    def resolved(self, settings: Settings) -> SourceSpec:
+        if self.kind != "settings":
+            return self
+        return SourceSpec(settings.scanner.source, self.exchange, self.exchange_url, self.files, self.symbol,
+                          self.timeframe, self.symbols, self.speed, self.step, self.seed)
+
+    @property
+    def is_replay(self) -> bool:
+        return self.kind == "replay"
+
+
+@dataclass
+class Watch:
+    """What the pipeline watches, derived from settings and the source."""
+
+    symbols: list[str]
+    timeframes: list[str]
+    interval_s: float
+    history: int
+    max_buffer: int | None
+    catch_up_all: bool
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig.from_settings(settings)
+
+
+def costs_of(settings: Settings) -> Costs:
+    return Costs(settings.fees.taker_pct, settings.fees.slippage_pct)
+
+
+def timeframes_of(settings: Settings, override: str | None = None) -> list[str]:
+    if override:
+        return [override]
+    return list(dict.fromkeys([settings.scanner.timeframe, *settings.scanner.extra_timeframes]))
+
+
+def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str, str], int] | None = None
+                ) -> tuple[CandleSource, Watch]:
+    """The candle source of a spec and what to watch on it (nothing is fetched from an exchange here). A replay
+    whose every series has a stored position (`positions`, of source REPLAY) continues after it."""
+    from app.market import sources
+
+    sc = settings.scanner
+    symbols = list(spec.symbols) or list(sc.symbols)
+    tfs = timeframes_of(settings, spec.timeframe)
+    if spec.kind == "replay":
+        from app.market.files import load_file
+        from app.market.replay import ReplaySource
+
+        if not spec.files:
+            raise ScalpDeskError("a replay needs history files (--data FILE...)")
+        data = [load_file(f, symbol=spec.symbol)[0] for f in spec.files]
+        if spec.timeframe:
+            data = [c for c in data if c.timeframe == spec.timeframe]
+            if not data:
+                raise DataError(f"none of the files holds {spec.timeframe} candles")
+        known = positions or {}
+        mine = [known[(c.symbol, c.timeframe)] for c in data if (c.symbol, c.timeframe) in known]
+        start = min(mine) + data[0].tf_ms if data and len(mine) == len(data) else None
+        replay = ReplaySource(data, speed=spec.speed, step=spec.step, start_ms=start)
+        interval = 0.0 if spec.speed <= 0 else max(0.05, data[0].tf_ms / 1000.0 / spec.speed)
+        return replay, Watch(replay.symbols(), [replay.timeframe], interval, sc.history_candles, None, True,
+                             lambda: replay.now_ms() / 1000.0)
+    if spec.kind == "sim":
+        if len(tfs) > 1:
+            log.info("the simulated market runs one timeframe: %s (extra timeframes ignored)", tfs[0])
+        sim = sources.SimSource(symbols, tfs[0], sc.sim_seed if spec.seed is None else spec.seed,
+                                history=sc.history_candles)
+        return sim, Watch(symbols, tfs[:1], sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
+    if spec.kind == "exchange":
+        ex = sources.ExchangeSource(spec.exchange or sc.exchange, spec.exchange_url, symbols)
+        return ex, Watch(symbols, tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
+    raise ConfigError(f"unknown source '{spec.kind}'; expected sim, exchange or replay")
+
+
+class LiveSession:
+    def __init__(self, settings: Settings, db_path: Path, model_path: Path, spec: SourceSpec | None = None,
+                 alerts: bool = True, reports: bool = False, watch_file: bool = True) -> None:
+        self.settings = settings
+        self.db_path = db_path
+        self.model_path = model_path
+        self.spec = (spec or SourceSpec()).resolved(settings)
+        self.db = Database(db_path)
+        self.listeners: list[Callable[[Event], None]] = []
+        self.outbox = Outbox()
+        self.alerts_enabled = alerts and not self.spec.is_replay  # a replay of history would send stale alerts
+        self.reports_enabled = reports
+        self.telegram: Any = None
+        self.email: Any = None
+        self.notify_problems: list[str] = []
+        self.changes: list[str] = []  # what the last settings change did, for the log and the status bar
+        self.last_scan_ms: int | None = None
+        self._pending: Settings | None = None
+        self._file_mtime = _mtime(settings.source_path) if watch_file else None
+        self._lock = threading.Lock()
+        self._alert: Callable[[Event], None] | None = None
+        self.schedule: Any = None
+        try:
+            self._build_source()
+            self._build_research()
+            self._build_notifications()
+        except BaseException:
+            self.db.close()
+            raise
+
+    # ---------------------------------------------------------------- assembly
+    def _build_source(self) -> None:
+        s = self.settings
+        from app.storage import live
+
+        positions = live.feed_positions(self.db.conn, "REPLAY") if self.spec.is_replay else None
+        self.source, self.watch = open_source(self.spec, s, positions)
+        cfg = engine_config(s)
+        self.costs = costs_of(s)
+        self.tracker = LiveSignalTracker(self.db, self.costs, cfg.max_hold, cfg.sl_atr, cfg.tp_atr,
+                                         source=self.source.label)
+        for fn in self.listeners:
+            self.tracker.subscribe(fn)
+        self.history = ClosedHistory(self.db, self.source.label)
+        self.tracker.subscribe(self.history.on_event)
+        self.tracker.subscribe(self._dispatch_alert)
+        w = self.watch
+        self.pipeline = LivePipeline(self.source, w.symbols, w.timeframes, cfg, self.tracker, None,
+                                     s.ml.min_probability, history=w.history, max_buffer=w.max_buffer,
+                                     catch_up_all=w.catch_up_all, clock=w.clock)
+
+    def _build_research(self) -> None:
+        """The model, the accuracy table and the drift monitor: what a backtest or a training run changes."""
+        from app.ml.filter import load_filter
+
+        self.ml = load_filter(self.model_path, self.settings)
+        self.pipeline.ml = self.ml
+        self.accuracy = AccuracyTable.from_db(self.db, self.settings)
+        self.pipeline.drift = DriftMonitor(self.accuracy.buckets, self.accuracy.overall) \
+            if self.accuracy.run_id is not None else None
+
+    def _build_notifications(self) -> None:
+        from app.services.reporting.notifier import alert_listener, from_settings
+
+        if self.telegram is not None:
+            self.telegram.close(timeout=2.0)
+        self.telegram = self.email = None
+        self.notify_problems = []
+        self._alert = None
+        if self.alerts_enabled or self.reports_enabled:
+            self.telegram, self.email, self.notify_problems = from_settings(self.settings)
+            for problem in self.notify_problems:
+                log.warning("notifications: %s", problem)
+        if self.alerts_enabled and self.telegram is not None:
+            self._alert = alert_listener(self.telegram, self.settings, self.accuracy.text)
+        self.schedule = None
+        if self.reports_enabled:
+            from app.services.reporting.scheduler import ReportSchedule
+
+            self.schedule = ReportSchedule(self.db_path, self.settings, self.outbox, self.email)
+
+    def subscribe(self, fn: Callable[[Event], None]) -> None:
+        """Listen to the tracker's events (kept across rebuilds)."""
+        self.listeners.append(fn)
+        self.tracker.subscribe(fn)
+
+    def _dispatch_alert(self, event: Event) -> None:
+        if self._alert is not None:
+            self._alert(event)
+
+    # ---------------------------------------------------------------- running
+    @property
+    def label(self) -> str:
+        """What the status bar and the command line call the source."""
+        if self.spec.is_replay:
+            return f"REPLAY {getattr(self.source, 'speed_text', '')}".strip()
+        return self.source.label
+
+    @property
+    def interval_s(self) -> float:
+        return self.watch.interval_s
+
+    def cycle(self) -> CycleResult:
+        self._check_settings()
+        result = self.pipeline.cycle()
+        self.last_scan_ms = int(time.time() * 1000)
+        if self.schedule is not None:
+            self.schedule.tick()
+        return result
+
+    @property
+    def finished(self) -> bool:
+        return bool(getattr(self.source, "finished", False))
+
+    def run(self, stop: threading.Event, until: Callable[[], bool] | None = None) -> None:
+        """Cycle every interval until stopped, `until()` holds, or a replay has played all its candles."""
+        while not stop.is_set():
+            try:
+                self.cycle()
+            except ScalpDeskError as exc:  # e.g. the disk is full: report, keep the loop alive, retry later
+                log.error("scan cycle failed: %s", exc)
+                self.tracker.emit("source_status", {"symbol": "*", "state": "error", "message": str(exc),
+                                                     "source": self.source.label})
+            if self.finished or (until is not None and until()):
+                break
+            advance = getattr(self.source, "advance", None)
+            if advance is not None:
+                advance()
+            if self.interval_s > 0:
+                stop.wait(self.interval_s)
+
+    def snapshot(self, now_s: float | None = None) -> Snapshot:
+        errors = {self.pipeline._name(f): st.message for f, st in self.pipeline.status.items() if st.state == "error"}
+        return build(self.db, self.history, self.accuracy, self.costs, self.ml.status, self.last_scan_ms, errors,
+                     time.time() if now_s is None else now_s, label=self.label)
+
+    def candles(self, symbol: str, timeframe: str | None = None) -> Any:
+        """The buffered candles of a symbol (the chart's), or None."""
+        tf = timeframe or self.pipeline.timeframe
+        return self.pipeline.buffers.get((symbol, tf))
+
+    def summary(self) -> dict[str, Any]:
+        from app.services.live.pipeline import summary
+
+        return summary(self.tracker)
+
+    # ---------------------------------------------------------------- changes
+    def reload_research(self) -> None:
+        """After a backtest or a training run: the new model, accuracy table and drift monitor."""
+        self._build_research()
+        self._build_notifications()
+
+    def apply_settings(self, new: Settings) -> list[str]:
+        """Use `new` from the next cycle on; returns what will change, in words (also logged then)."""
+        with self._lock:
+            self._pending = new
+        return describe_changes(self.settings, new)
+
+    def _check_settings(self) -> None:
+        if self._file_mtime is not None and self.settings.source_path:
+            m = _mtime(self.settings.source_path)
+            if m != self._file_mtime:
+                self._file_mtime = m
+                try:
+                    from app.settings import load
+
+                    fresh = load(self.settings.source_path) if Path(self.settings.source_path).exists() else None
+                except ConfigError as exc:
+                    log.error("settings file changed but cannot be used (the running settings stay): %s", exc)
+                    fresh = None
+                if fresh is not None and self._pending is None:
+                    self._pending = fresh
+        with self._lock:
+            new, self._pending = self._pending, None
+        if new is None or new == self.settings:
+            return
+        self.changes = describe_changes(self.settings, new)
+        for line in self.changes:
+            log.info("settings: %s", line)
+        old, self.settings = self.settings, new
+        if needs_rebuild(old, new) and self.spec.kind in ("sim", "exchange"):
+            self.spec = SourceSpec(kind="settings", exchange_url=self.spec.exchange_url).resolved(new)
+            self._rebuild_source()
+            return
+        cfg = engine_config(new)
+        self.costs = costs_of(new)
+        self.pipeline.cfg = cfg
+        self.pipeline.min_probability = new.ml.min_probability
+        self.tracker.costs = self.costs
+        self.tracker.max_hold, self.tracker.sl_atr, self.tracker.tp_atr = cfg.max_hold, cfg.sl_atr, cfg.tp_atr
+        if not self.spec.is_replay:
+            self.watch.symbols = list(self.spec.symbols) or list(new.scanner.symbols)
+            self.watch.timeframes = timeframes_of(new, self.spec.timeframe)
+            if self.spec.kind == "sim":
+                self.watch.timeframes = self.watch.timeframes[:1]
+            self.watch.interval_s = new.scanner.interval_s
+            self.pipeline.watch(self.watch.symbols, self.watch.timeframes)
+        if old.ml != new.ml:
+            self._build_research()
+        if old.notifications != new.notifications or old.reports != new.reports:
+            self._build_notifications()
+
+    def _rebuild_source(self) -> None:
+        """A new source or exchange: close the old source, build a new one; the database and the open signals of
+        each source stay (they are followed again whenever their source runs)."""
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+        self._build_source()
+        self._build_research()
+        self._build_notifications()
+
+    def close(self) -> None:
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+        if self.telegram is not None:
+            self.telegram.close(timeout=10.0)  # the alerts still queued go out before the session ends
+        self.outbox.close(timeout=10.0)
+        self.db.close()
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def needs_rebuild(old: Settings, new: Settings) -> bool:
+    """A new source or exchange cannot change in place."""
+    a, b = old.scanner, new.scanner
+    return (a.source, a.exchange) != (b.source, b.exchange) or (a.source == "sim" and a.sim_seed != b.sim_seed)
+
+
+_WORDS = {
+    "confluence.min_score": "minimum score", "risk.sl_atr": "stop (ATR)", "risk.tp_atr": "target (ATR)",
+    "risk.max_hold_bars": "max hold", "fees.taker_pct": "taker fee", "fees.slippage_pct": "slippage",
+    "ml.min_probability": "ML minimum probability", "ml.enabled": "ML filter", "scanner.symbols": "symbols",
+    "scanner.timeframe": "timeframe", "scanner.extra_timeframes": "extra timeframes",
+    "scanner.source": "source", "scanner.exchange": "exchange", "scanner.interval_s": "scan interval",
+}
+
+
+def describe_changes(old: Settings, new: Settings) -> list[str]:
+    """One line per changed setting, e.g. "minimum score 60 -> 70 (from the next cycle)"."""
+    a, b = _flat(old.to_dict()), _flat(new.to_dict())
+    lines = []
+    rebuild = needs_rebuild(old, new)
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key) and not key.endswith("provenance") and ".provenance." not in key:
+            when = "rebuilds the source; open signals stay tracked" if rebuild and key.startswith("scanner.") \
+                else "from the next cycle"
+            lines.append(f"{_WORDS.get(key, key)} {_short(a.get(key))} -> {_short(b.get(key))} ({when})")
+    return lines
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict) and k != "provenance":
+            out.update(_flat(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, list):
+        return ",".join(map(str, v)) if len(v) <= 6 else f"{len(v)} items"
+    return str(v)
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return Path(path).stat().st_mtime if path else None
+    except OSError:
+        return None
