@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -11,6 +12,44 @@ import numpy as np
 from app.core.candles import Candles, timeframe_ms
 from app.errors import DataError
 from app.market.files import ImportReport
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The latest price of a symbol: best bid/ask where the source has them, else the last trade or close."""
+
+    symbol: str
+    last: float
+    time_ms: int
+    bid: float | None = None
+    ask: float | None = None
+
+    @property
+    def spread_pct(self) -> float | None:
+        if self.bid is None or self.ask is None or self.bid <= 0:
+            return None
+        return (self.ask - self.bid) / self.bid * 100.0
+
+    def exit_price(self, side: int) -> float:
+        """What closing a position would get now: the bid for a LONG, the ask for a SHORT, else the last price."""
+        p = self.bid if side > 0 else self.ask
+        return p if p is not None else self.last
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """What the status bar and `track` say about the source, always visible.
+
+    state: connected / connecting / reconnecting / polling / offline / simulated / replay / files."""
+
+    state: str
+    detail: str = ""
+    retry_in_s: float | None = None
+    since_ms: int | None = None
+
+    def text(self) -> str:
+        extra = f" in {self.retry_in_s:.0f}s" if self.retry_in_s is not None and self.state == "reconnecting" else ""
+        return f"{self.state}{extra}" + (f": {self.detail}" if self.detail else "")
 
 
 class CandleSource(Protocol):
@@ -23,6 +62,20 @@ class CandleSource(Protocol):
     def now_ms(self) -> int: ...
 
     def symbols(self) -> list[str]: ...
+
+
+def quotes_of(source: object) -> dict[str, Quote]:
+    """The source's latest prices (an empty dict for sources without any)."""
+    fn = getattr(source, "quotes", None)
+    return dict(fn()) if callable(fn) else {}
+
+
+def connection_of(source: object) -> ConnectionState:
+    fn = getattr(source, "connection", None)
+    if callable(fn):
+        state: ConnectionState = fn()
+        return state
+    return ConnectionState(str(getattr(source, "label", "unknown")).split(" ")[0].lower())
 
 
 class SimSource:

@@ -170,7 +170,7 @@ class LiveSession:
                                          source=self.source.label)
         for fn in self.listeners:
             self.tracker.subscribe(fn)
-        self.history = ClosedHistory(self.db, self.source.label)
+        self.history = ClosedHistory(self.db, self.source.label, risk_pct=s.risk.risk_per_trade_pct)
         self.tracker.subscribe(self.history.on_event)
         self.tracker.subscribe(self._dispatch_alert)
         w = self.watch
@@ -260,8 +260,11 @@ class LiveSession:
 
     def snapshot(self, now_s: float | None = None) -> Snapshot:
         errors = {self.pipeline._name(f): st.message for f, st in self.pipeline.status.items() if st.state == "error"}
+        from app.market.sources import connection_of, quotes_of
+
         return build(self.db, self.history, self.accuracy, self.costs, self.ml.status, self.last_scan_ms, errors,
-                     time.time() if now_s is None else now_s, label=self.label)
+                     time.time() if now_s is None else now_s, label=self.label, quotes=quotes_of(self.source),
+                     connection=connection_of(self.source))
 
     def candles(self, symbol: str, timeframe: str | None = None) -> Any:
         """The buffered candles of a symbol (the chart's), or None."""

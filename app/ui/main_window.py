@@ -295,18 +295,31 @@ class MainWindow(QMainWindow):
     def _show_stats(self, snap: Snapshot) -> None:
         a, t = snap.all_time, snap.today
         sim = "SIMULATED" in snap.source
+        head = snap.headline or {}
+        e = head.get("expectancy") or {}
+        p = head.get("portfolio") or {}
+        exp = "no closed signal yet" if e.get("pct") is None else (
+            f"{e['pct']:+.3f}% per trade" + ("" if e.get("ci_low") is None else
+                                             f" (95%: {e['ci_low']:+.3f} to {e['ci_high']:+.3f})"))
         rows = [
-            ("Open", str(a.get("open", 0))), ("Closed (all time)", str(a["signals"])),
-            ("Win rate (all time)", _rate(a)), ("Net P&L after fees", f"{a['net_pnl_pct']:+.2f}%"),
-            ("Profit factor", _pf(a["profit_factor"])), ("Closed today", str(t["signals"])),
-            ("Win rate today", _rate(t)), ("P&L today", f"{t['net_pnl_pct']:+.2f}%"),
+            ("Net expectancy (all time)", exp), ("Open", str(a.get("open", 0))),
+            ("Closed (all time)", str(a["signals"])),
+            ("Account return", "—" if not p else f"{p['return_pct']:+.2f}% at {p['risk_per_trade_pct']:g}% risk"),
+            ("Max drawdown", "—" if not p else f"{p['max_drawdown_pct']:.1f}% of equity"),
+            ("Win rate (all time)", _rate(a)), ("Profit factor", _pf(a["profit_factor"])),
+            ("Closed today", str(t["signals"])), ("Win rate today", _rate(t)),
         ]
         body = "".join(f"<tr><td>{html.escape(k)}</td><td align='right'><b>{html.escape(v)}</b></td></tr>"
                        for k, v in rows)
         alerts = "".join(f"<li>{html.escape(m)}</li>" for m in snap.drift_alerts[:5])
         banner = "<p style='color:#c8a04c'><b>SIMULATED market</b>: these numbers are not real trading.</p>" \
             if sim else ""
-        self.stats_label.setText(f"{banner}<table width='100%'>{body}</table>"
+        v = snap.verdict
+        colour = "#2e9d57" if v is not None and v["verdict"] == "PROFITABLE" else "#d64545"
+        verdict = "" if v is None else (
+            f"<p style='color:{colour}'><b>{html.escape(v['verdict'])}</b> (backtest run {v['run_id']}): "
+            f"{html.escape(v['text'])}</p>")
+        self.stats_label.setText(f"{banner}{verdict}<table width='100%'>{body}</table>"
                                  + (f"<p><b>Drift alerts</b></p><ul>{alerts}</ul>" if alerts else ""))
 
     def on_select(self, current: Any, _previous: Any = None) -> None:

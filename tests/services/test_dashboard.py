@@ -57,10 +57,25 @@ def _reference(db: Database, source: str) -> dict[str, object]:
         d[1] += won
         d[2] += p
     return {"n": len(rows), "wins": sum(r["status"] == "WIN" for r in rows), "net": float(pnl.sum()),
-            "equity": np.cumsum(pnl), "recent": [r["id"] for r in rows][::-1][:300],
+            "equity": _account(rows), "recent": [r["id"] for r in rows][::-1][:300],
             "summary": stats.summary(status, pnl, np.array([r["bars_held"] for r in rows])),
             "by_score": stats.by_score(np.array([r["confluence_score"] for r in rows]), status),
             "ml": [(b, n, w, total / n) for b, (n, w, total) in sorted(deciles.items())]}
+
+
+def _account(rows) -> np.ndarray:
+    """The account the closed signals make (app.core.portfolio), straight from the table: return % after each exit."""
+    from app.core.candles import timeframe_ms
+    from app.core.portfolio import simulate
+
+    if not rows:
+        return np.empty(0)
+    tf = np.array([timeframe_ms(r["timeframe"]) for r in rows])
+    t = np.array([r["signal_time"] for r in rows])
+    stop = np.array([abs(r["entry"] - r["stop_loss"]) / r["entry"] * 100 for r in rows])
+    p = simulate(np.array([r["symbol"] for r in rows], dtype=object), t + tf,
+                 np.array([r["closed_at"] for r in rows]) + tf, np.array([r["pnl_pct"] for r in rows]), stop)
+    return (p.curve_equity - 1.0) * 100.0
 
 
 def _snapshot(db: Database, history: dashboard.ClosedHistory, now_s: float = 0.0) -> dashboard.Snapshot:
@@ -84,7 +99,7 @@ def test_incremental_history_equals_the_table_after_every_cycle(tmp_path):
     rng = np.random.default_rng(7)
     db = Database(tmp_path / "live.db")
     tracker = LiveSignalTracker(db, Costs(), 5, 1.5, 2.0, source="SIM")
-    history = dashboard.ClosedHistory(db, "SIM", recent=300)
+    history = dashboard.ClosedHistory(db, "SIM", recent=300, headline_every_s=0)
     tracker.subscribe(history.on_event)
     for k in range(120):
         _feed(tracker, rng, k)
@@ -92,7 +107,7 @@ def test_incremental_history_equals_the_table_after_every_cycle(tmp_path):
     assert len(history) > 300  # the recent window really dropped rows
     assert history.reloads == 1  # the start; every cycle after it was read incrementally
     assert history.rebuilds > 0  # and the late candles did arrive out of order
-    x, y = history.equity()
+    x, y = _snapshot(db, history).equity
     assert not y.flags.writeable and np.all(np.diff(x) >= 0)  # a time-ordered curve nobody can alter
 
 
@@ -100,7 +115,7 @@ def test_a_rolled_back_cycle_and_another_writer_are_both_caught(tmp_path):
     rng = np.random.default_rng(3)
     db = Database(tmp_path / "live.db")
     tracker = LiveSignalTracker(db, Costs(), 5, 1.5, 2.0, source="SIM")
-    history = dashboard.ClosedHistory(db, "SIM")
+    history = dashboard.ClosedHistory(db, "SIM", headline_every_s=0)
     tracker.subscribe(history.on_event)
     for k in range(10):
         _feed(tracker, rng, k)
@@ -116,7 +131,7 @@ def test_a_rolled_back_cycle_and_another_writer_are_both_caught(tmp_path):
         assert other.on_candle("S1/USDT", "1m", T0 + 11 * MIN, 100.0, 150.0, 50.0, 100.0) > 0
     _assert_matches(_snapshot(db, history), _reference(db, "SIM"))
     # a fresh history (the app restarted) reads the same figures from the table
-    _assert_matches(_snapshot(db, dashboard.ClosedHistory(db, "SIM")), _reference(db, "SIM"))
+    _assert_matches(_snapshot(db, dashboard.ClosedHistory(db, "SIM", headline_every_s=0)), _reference(db, "SIM"))
 
 
 def test_only_its_own_source_and_today_from_midnight_utc(tmp_path):
@@ -124,7 +139,7 @@ def test_only_its_own_source_and_today_from_midnight_utc(tmp_path):
     db = Database(tmp_path / "live.db")
     sim = LiveSignalTracker(db, Costs(), 5, 1.5, 2.0, source="SIM")
     replay = LiveSignalTracker(db, Costs(), 5, 1.5, 2.0, source="REPLAY")
-    history = dashboard.ClosedHistory(db, "SIM")
+    history = dashboard.ClosedHistory(db, "SIM", headline_every_s=0)
     sim.subscribe(history.on_event)
     for k in range(30):
         _feed(sim, rng, k)

@@ -67,6 +67,15 @@ class AccuracyTable:
         wins = sum(e["wins"] for e in t.overall.values())
         return stats.rate_entry(wins, n)
 
+    def verdict(self) -> dict[str, Any] | None:
+        """The newest matching run's verdict: {run_id, verdict, text}; None without a backtest."""
+        t = next((t for t in self.tables.values() if t.run_id == self.run_id), None)
+        if t is None or t.verdict is None:
+            return None
+        from app.core.edge import Verdict
+
+        return {"run_id": t.run_id, "verdict": t.verdict, "text": Verdict(t.verdict).text}
+
     @classmethod
     def from_db(cls, db: Database, settings: Any = None) -> AccuracyTable:
         """The latest finished run per timeframe whose risk settings equal `settings`' (any run when None)."""

@@ -8,7 +8,8 @@ it held showed up as event-loop lag in the window (issue 10's soak)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ class Snapshot:
     closed_rows: tuple[dict[str, Any], ...]  # most recent first
     today: dict[str, Any]
     all_time: dict[str, Any]
-    equity: tuple[np.ndarray, np.ndarray]  # closed_at in seconds, cumulative pnl % (read-only arrays)
+    equity: tuple[np.ndarray, np.ndarray]  # the account's return % after each exit (s), read-only (app.core.portfolio)
     calibration: dict[str, Any]
     source: str
     ml_status: str
@@ -39,6 +40,10 @@ class Snapshot:
     drift_alerts: tuple[str, ...] = ()
     made_at: float = 0.0
     has_history: bool = True  # a finished backtest exists (else every accuracy is "not enough history")
+    headline: dict[str, Any] = field(default_factory=dict)  # expectancy (clustered interval) and the account
+    verdict: dict[str, Any] | None = None  # the backtest verdict for these settings: {run_id, verdict, text}
+    quotes: dict[str, Any] = field(default_factory=dict)  # symbol -> app.market.sources.Quote (latest prices)
+    connection: Any = None  # app.market.sources.ConnectionState of the source
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -47,7 +52,8 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 _DTYPES = {"id": np.int64, "closed_at": np.int64, "pnl": np.float64, "status": "<U7", "score": np.float64,
-           "ml": np.float64, "bars": np.int64, "x": np.float64, "equity": np.float64}
+           "ml": np.float64, "bars": np.int64, "symbol": object, "signal_time": np.int64, "tf_ms": np.int64,
+           "stop_pct": np.float64}
 _BUCKETS = 20  # 5-point score buckets, as stats.by_score
 _BINS = 10  # ML probability deciles
 
@@ -66,18 +72,23 @@ class ClosedHistory:
     the snapshot time doubling when everything was recomputed). Rows that arrive out of order rebuild the
     buffers; the views handed out earlier are never written to."""
 
-    _COLS = "id, closed_at, pnl_pct, status, confluence_score, ml_probability, bars_held"
+    _COLS = ("id, closed_at, pnl_pct, status, confluence_score, ml_probability, bars_held, symbol, signal_time, "
+             "timeframe, entry, stop_loss")
 
-    def __init__(self, db: Database, source: str, recent: int = 300) -> None:
+    def __init__(self, db: Database, source: str, recent: int = 300, risk_pct: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, headline_every_s: float = 10.0) -> None:
         self.db = db
         self.source = source
+        self.risk_pct = risk_pct
+        self.headline_every_s = headline_every_s
+        self._clock = clock
+        self._headline: tuple[int, float, dict[str, Any]] | None = None  # (version, when, figures)
         self.recent = recent
         self._pending: set[int] = set()
         self.version = 0
         self.rebuilds = 0  # in-memory rebuilds (rows out of order); full reloads are counted by `reloads`
         self.reloads = 0
         self._data_version = 0
-        self._equity: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None  # (version, curve)
         self._reload()
 
     def __len__(self) -> int:
@@ -128,11 +139,14 @@ class ClosedHistory:
             "pnl": np.array(cols[2], dtype=np.float64), "status": np.array(cols[3], dtype="<U7"),
             "score": np.array(cols[4], dtype=np.float64),
             "ml": np.array([np.nan if v is None else v for v in cols[5]], dtype=np.float64),
-            "bars": np.array(cols[6], dtype=np.int64),
+            "bars": np.array(cols[6], dtype=np.int64), "symbol": np.array(cols[7], dtype=object),
+            "signal_time": np.array(cols[8], dtype=np.int64),
+            "tf_ms": np.array([timeframe_ms(t) for t in cols[9]], dtype=np.int64),
+            "stop_pct": 100.0 * np.abs(np.array(cols[10], dtype=np.float64) - np.array(cols[11], dtype=np.float64))
+            / np.array(cols[10], dtype=np.float64) if rows else np.empty(0),
         }
         order = np.lexsort((out["id"], out["closed_at"]))
         out = {k: v[order] for k, v in out.items()}
-        out["x"] = out["closed_at"] / 1000.0
         return out
 
     def _rebuild(self, cols: dict[str, np.ndarray]) -> None:
@@ -156,7 +170,6 @@ class ClosedHistory:
                          for k, v in self._buf.items()}
         for k, v in new.items():
             self._buf[k][a:b] = v
-        self._buf["equity"][a:b] = self.totals.equity + np.cumsum(new["pnl"])
         self.totals.add(new["status"], new["pnl"], new["bars"])
         win = new["status"] == "WIN"
         bucket = np.minimum(np.floor(new["score"] / 5.0), _BUCKETS - 1).astype(np.int64)
@@ -193,7 +206,7 @@ class ClosedHistory:
             self._append(new)
         else:  # a row older than the newest held (another timeframe, a catch-up): rebuild in order
             self.rebuilds += 1
-            held = {k: v[:n] for k, v in self._buf.items() if k != "equity"}
+            held = {k: v[:n] for k, v in self._buf.items()}
             merged = {k: np.concatenate([held[k], new[k]]) for k in held}
             order = np.lexsort((merged["id"], merged["closed_at"]))
             self._rebuild({k: v[order] for k, v in merged.items()})
@@ -201,12 +214,29 @@ class ClosedHistory:
         merged_rows.sort(key=lambda r: (r["closed_at"], r["id"]), reverse=True)
         self.recent_rows = tuple(merged_rows[:self.recent])
 
-    def equity(self) -> tuple[np.ndarray, np.ndarray]:
-        """(closed_at in seconds, cumulative pnl %): read-only views, the same objects while nothing changes."""
-        if self._equity is None or self._equity[0] != self.version:
-            self._equity = (self.version, (_frozen(self._buf["x"][:self._n]),
-                                           _frozen(self._buf["equity"][:self._n])))
-        return self._equity[1]
+    def headline(self) -> dict[str, Any]:
+        """Net expectancy per trade with its interval clustered by day, and the account simulation of the closed
+        signals (app.core.portfolio): recomputed when signals closed, at most every `headline_every_s` seconds once
+        the history is large (`as_of_version` tells which history it describes)."""
+        now = self._clock()
+        cached = self._headline
+        if cached is not None and (cached[0] == self.version or
+                                   (self._n > 2000 and now - cached[1] < self.headline_every_s)):
+            return cached[2]
+        from app.core.bootstrap import mean_interval
+        from app.core.portfolio import simulate
+
+        n = self._n
+        b = {k: v[:n] for k, v in self._buf.items()}
+        order = np.argsort(b["signal_time"], kind="stable")
+        exp = mean_interval(b["pnl"][order], b["signal_time"][order], reps=1000)
+        port = simulate(b["symbol"], b["signal_time"] + b["tf_ms"], b["closed_at"] + b["tf_ms"], b["pnl"],
+                        b["stop_pct"], self.risk_pct)
+        figures = {"expectancy": exp.to_dict(), "portfolio": port.to_dict(),
+                   "account_curve": (_frozen(port.curve_time / 1000.0), _frozen(port.curve_equity)),
+                   "as_of_version": self.version}
+        self._headline = (self.version, now, figures)
+        return figures
 
     def summary(self, since_ms: int | None = None) -> dict[str, Any]:
         if since_ms is None:
@@ -255,7 +285,8 @@ def open_rows(db: Database, accuracy: AccuracyTable, costs: Costs, source: str) 
 
 
 def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: Costs, ml_status: str,
-          last_scan_ms: int | None, errors: dict[str, str], now_s: float, label: str | None = None) -> Snapshot:
+          last_scan_ms: int | None, errors: dict[str, str], now_s: float, label: str | None = None,
+          quotes: dict[str, Any] | None = None, connection: Any = None) -> Snapshot:
     """The snapshot of `history.source` (the tracker's label for the records); `label` is what the status bar
     shows."""
     history.sync()
@@ -266,6 +297,10 @@ def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: 
     all_stats["open"] = len(opened)
     alerts = tuple(r["message"] for r in db.query("SELECT message FROM events WHERE kind = 'drift_alert' "
                                                   "ORDER BY id DESC LIMIT 20"))
-    return Snapshot(opened, history.recent_rows, history.summary(day_start), all_stats, history.equity(),
+    head = history.headline()
+    t, e = head["account_curve"]
+    return Snapshot(opened, history.recent_rows, history.summary(day_start), all_stats, (t, _frozen((e - 1.0) * 100.0)),
                     {**history.calibration(), "backtest": accuracy.buckets}, label or history.source, ml_status,
-                    last_scan_ms, dict(errors), alerts, now_s, accuracy.run_id is not None)
+                    last_scan_ms, dict(errors), alerts, now_s, accuracy.run_id is not None,
+                    {k: v for k, v in head.items() if k != "account_curve"}, accuracy.verdict(),
+                    dict(quotes or {}), connection)
