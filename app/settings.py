@@ -99,6 +99,8 @@ class Scanner:
                                          choices=("1m", "3m", "5m", "15m", "30m", "1h", "4h")))
     extra_timeframes: list[str] = field(metadata=meta("Also watch timeframes", "More candle lengths scanned at "
                                                       "the same time, e.g. 1m, 15m (empty: only the timeframe above)"))
+    sides: str = field(metadata=meta("Sides", "Which setups become signals: both sides, long only or short only",
+                                     choices=("both", "long", "short")))
     universe: str = field(metadata=meta("Pairs to watch", "list: the symbols above; top_volume: the N pairs with the "
                                         "largest 24 h quote volume", choices=("list", "top_volume")))
     top_n: int = field(metadata=meta("Top N pairs", "How many pairs 'top_volume' watches", 1, 200))
@@ -112,7 +114,8 @@ class Scanner:
 class Optimization:
     min_signals: int = field(metadata=meta("Minimum signals", "Fewer signals: a threshold is not eligible", 1, None))
     folds: int = field(metadata=meta("Walk-forward folds", "Time-ordered out-of-sample folds", 2, 20))
-    objective: str = field(metadata=meta("Objective", "seed = win_rate x 0.7 + profit_factor x 0.3",
+    objective: str = field(metadata=meta("Objective", "expectancy = net result per signal after costs; seed = "
+                                         "win_rate x 0.7 + profit_factor x 0.3",
                                          choices=("seed", "expectancy", "profit_factor")))
 
 

@@ -37,6 +37,7 @@ class EngineConfig:
     max_hold: int = 24
     round_trip_pct: float = 0.0  # fees and slippage of entry and exit, % of the price
     target_cost_multiple: float | None = None  # None: no cost check (the target may be inside the costs)
+    sides: str = "both"  # both / long / short: which sides become signals
 
     @property
     def pattern_names(self) -> tuple[str, ...]:
@@ -52,7 +53,7 @@ class EngineConfig:
             pattern_points=tuple((name, float(ps.patterns[name].points)) for name in ps.enabled),
             sl_atr=settings.risk.sl_atr, tp_atr=settings.risk.tp_atr, max_hold=settings.risk.max_hold_bars,
             round_trip_pct=2.0 * (settings.fees.taker_pct + settings.fees.slippage_pct),
-            target_cost_multiple=settings.risk.target_cost_multiple,
+            target_cost_multiple=settings.risk.target_cost_multiple, sides=settings.scanner.sides,
         )
 
     def target_pays(self, atr: np.ndarray, price: np.ndarray) -> np.ndarray:
@@ -241,8 +242,8 @@ def analyse_many(series: list[Candles], cfg: EngineConfig, tail: int | None = No
 def signals_from_analysis(an: Analysis, cfg: EngineConfig, min_score: float | None = None) -> SignalBatch:
     threshold = cfg.min_score if min_score is None else min_score
     ls, ss = an.long.score, an.short.score
-    is_long = an.valid & (ls > ss) & (ls >= threshold)
-    is_short = an.valid & (ss > ls) & (ss >= threshold)
+    is_long = an.valid & (ls > ss) & (ls >= threshold) & (cfg.sides != "short")
+    is_short = an.valid & (ss > ls) & (ss >= threshold) & (cfg.sides != "long")
     rows = np.flatnonzero(is_long | is_short)
     idx = rows + an.offset
     c = an.candles

@@ -172,3 +172,87 @@ def report(settings: Settings, db_path: Path, req: ReportRequest, control: Contr
     ctl.progress(1.0, "done")
     return {"out": str(out), "period": req.period, "from": period.start.isoformat(), "to": period.end.isoformat(),
             "signals": data["summary"]["signals"], "pages": pages, "verdict": data.get("verdict")}
+
+
+# ------------------------------------------------------------------------------------------------ strategy search
+@dataclass(frozen=True)
+class SearchRequest:
+    files: tuple[str, ...]
+    timeframes: tuple[str, ...] = ()  # empty: every timeframe the files hold
+    symbol: str | None = None
+    min_score: tuple[float, ...] = ()  # empty: the grid's defaults
+    sl_atr: tuple[float, ...] = ()
+    tp_atr: tuple[float, ...] = ()
+    max_hold: tuple[int, ...] = ()
+    sides: tuple[str, ...] = ()
+    min_trades: int = 300
+    holdout_share: float = 0.3
+    apply: bool = False
+    config_path: str | None = None
+
+
+def strategy_search(settings: Settings, req: SearchRequest, control: Control | None = None) -> Any:
+    """Load the files by timeframe, search the grid (app.services.research.search), and with `apply` write the
+    chosen setting to the settings with its provenance — only when it passed."""
+    from app.core.candles import timeframe_ms
+    from app.core.outcomes import Costs
+    from app.core.signals import EngineConfig
+    from app.errors import DataError
+    from app.market.files import load_file
+    from app.services.research import search as engine
+
+    ctl = control or Control()
+    if not req.files:
+        raise ScalpDeskError("optimize strategy needs --data FILE... (history of one or more pairs)")
+    ctl.progress(0.0, "loading candles")
+    by_tf: dict[str, list[Any]] = {}
+    for f in req.files:
+        ctl.check()
+        c = load_file(f, symbol=req.symbol)[0]
+        by_tf.setdefault(c.timeframe, []).append(c)
+    tfs = list(req.timeframes) or sorted(by_tf, key=timeframe_ms)
+    missing = [tf for tf in tfs if tf not in by_tf]
+    if missing:
+        raise DataError(f"no file holds {', '.join(missing)} candles (the files hold {', '.join(sorted(by_tf))})")
+    for tf in tfs:
+        seen: set[str] = set()
+        for c in by_tf[tf]:
+            if c.symbol in seen:
+                raise DataError(f"two files hold {c.symbol} {tf}; give one")
+            seen.add(c.symbol)
+    g = engine.Grid()
+    grid = engine.Grid(req.min_score or g.min_score, req.sl_atr or g.sl_atr, req.tp_atr or g.tp_atr,
+                       req.max_hold or g.max_hold, req.sides or g.side)
+    bad = [s for s in grid.side if s not in engine.SIDES]
+    if bad:
+        raise ScalpDeskError(f"unknown side '{bad[0]}'; expected both, long or short")
+    cfg = EngineConfig.from_settings(settings)
+    costs = Costs(settings.fees.taker_pct, settings.fees.slippage_pct)
+    result = engine.search({tf: by_tf[tf] for tf in tfs}, cfg, costs, grid, min_trades=req.min_trades,
+                           holdout_share=req.holdout_share, progress=ctl.part(0.02, 0.98).progress, cancel=ctl.cancel)
+    if req.apply:
+        if result.passed and result.selected is not None:
+            new = apply_search(result, req, settings)
+            result.applied, result.applied_to = True, new.source_path
+        else:
+            result.message += ". Nothing was changed."
+    return result
+
+
+def apply_search(result: Any, req: SearchRequest, settings: Settings) -> Settings:
+    """Write the chosen setting with where it came from (data, dates, trials, holdout figures)."""
+    import datetime as dt
+
+    from app.settings import update_user_config
+
+    s = result.selected
+    prov = {"kind": "strategy search", "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "data": [f"{d['symbol']} {d['timeframe']}" for d in result.data], "files": list(req.files),
+            "periods": result.periods, "trials": result.trials, "selected": s.to_dict(),
+            "holdout": {k: result.holdout.get(k) for k in ("n", "expectancy", "edge", "verdict")},
+            "pbo": result.pbo, "deflated_sharpe": result.deflated_sharpe, "spa_p_value": result.spa_p_value,
+            "seed": result.seed}
+    return update_user_config({"confluence.min_score": float(s.min_score), "risk.sl_atr": float(s.sl_atr),
+                               "risk.tp_atr": float(s.tp_atr), "risk.max_hold_bars": int(s.max_hold),
+                               "scanner.sides": s.side, "scanner.timeframe": s.timeframe,
+                               "confluence.provenance": prov}, req.config_path)

@@ -277,11 +277,12 @@ class OptimiseDialog(JobDialog):
         self.note.setWordWrap(True)
         if what == "thresholds":
             self.table = self.add_table("Thresholds", [
-                ("Min score", "threshold", str), ("IS n", "in_sample.signals", str),
-                ("IS win", "in_sample.win_rate", _f(".1%")), ("IS PF", "in_sample.profit_factor", _f(".2f")),
-                ("OOS n", "out_of_sample.signals", str), ("OOS win", "out_of_sample.win_rate", _f(".1%")),
-                ("OOS 95%", "out_of_sample.ci_low", _f(".1%")), ("OOS PF", "out_of_sample.profit_factor", _f(".2f")),
-                ("OOS objective", "out_of_sample.objective", _f(".3f"))])
+                ("Min score", "threshold", str), ("Train n", "in_sample.signals", str),
+                ("Train exp %", "in_sample.expectancy_pct", _f("+.3f")), ("Train win", "in_sample.win_rate", _f(".1%")),
+                ("Holdout n", "out_of_sample.signals", str),
+                ("Holdout exp %", "out_of_sample.expectancy_pct", _f("+.3f")),
+                ("Holdout win", "out_of_sample.win_rate", _f(".1%")),
+                ("Holdout PF", "out_of_sample.profit_factor", _f(".2f"))])
             self.plot = pg.PlotWidget()
             self.plot.addLegend()
             self.plot.setLabel("bottom", "minimum score")
@@ -309,19 +310,20 @@ class OptimiseDialog(JobDialog):
             self.table.set_rows(r["rows"])
             self.plot.clear()
             x = [row["threshold"] for row in r["rows"]]
-            for key, colour, name in (("in_sample", "#c8a04c", "in sample"), ("out_of_sample", "#4c9be8",
-                                                                               "out of sample")):
+            for key, colour, name in (("in_sample", "#c8a04c", "training"), ("out_of_sample", "#4c9be8",
+                                                                              "holdout")):
                 y = [row[key]["win_rate"] if row[key]["win_rate"] is not None else float("nan") for row in r["rows"]]
                 self.plot.plot(x, y, pen=pg.mkPen(colour, width=2), symbol="o", name=f"win rate, {name}")
             counts = [row["out_of_sample"]["signals"] for row in r["rows"]]
             top = max(counts) if counts and max(counts) else 1
             self.plot.plot(x, [c / top for c in counts], pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine),
-                           name=f"OOS signals (÷{top})")
-            msg = r.get("message") or f"Chosen threshold: {r['chosen_threshold']} (best out-of-sample objective)."
+                           name=f"holdout signals (÷{top})")
+            msg = r.get("message") or (f"Chosen threshold: {r['chosen_threshold']}, chosen on the training part of "
+                                       f"{r['trials']} thresholds; it made money after costs on the untouched holdout.")
             wf = r["walk_forward_result"]
-            self.note.setText(f"{msg}\nWalk-forward (each fold's in-sample choice judged on the next block): "
-                              f"{wf['signals']} signals, win rate {_rate(wf['win_rate'])}.\n{r.get('note', '')}")
-            self.apply_button.setEnabled(r["chosen_threshold"] is not None)
+            self.note.setText(f"{msg}\nWalk-forward inside the training part: {wf['signals']} signals, expectancy "
+                              f"{_f('+.3f')(wf['expectancy_pct'])}%.\n{r.get('note', '')}")
+            self.apply_button.setEnabled(bool(r.get("applicable")))
         else:
             self.table.set_rows(r["patterns"])
             chk = r["out_of_sample_check"]

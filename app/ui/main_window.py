@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         action(t, "&Train model…", self.open_train, "Ctrl+T")
         action(t, "Optimise &threshold…", lambda: self.open_optimise("thresholds"), "Ctrl+Shift+T")
         action(t, "Optimise &patterns…", lambda: self.open_optimise("patterns"), "Ctrl+Shift+P")
+        action(t, "Strategy &search…", self.open_search, "Ctrl+Shift+S")
         t.addSeparator()
         action(t, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
         h = self.menuBar().addMenu("&Help")
@@ -389,6 +390,13 @@ class MainWindow(QMainWindow):
         from app.ui.dialogs import OptimiseDialog
 
         dlg = OptimiseDialog(self.jobs, self.settings, self.db_path, what, self)
+        dlg.applied.connect(self.on_settings_saved)
+        return self._open(dlg)
+
+    def open_search(self) -> Any:
+        from app.ui.search_dialog import SearchDialog
+
+        dlg = SearchDialog(self.jobs, self.settings, self)
         dlg.applied.connect(self.on_settings_saved)
         return self._open(dlg)
 

@@ -87,22 +87,51 @@ def db_with_run(tmp_path_factory):
     return home, db
 
 
-def test_apply_changes_exactly_the_intended_keys_with_provenance(db_with_run):
+def _applicable_result():
+    """A threshold result on synthetic signals with a real edge above 70, as `optimize thresholds` returns it."""
+    r = optimise_thresholds(synthetic(seed=6), "expectancy", folds=4, min_signals=30)
+    run = {"id": 7, "data": [{"first": 1_700_000_000_000, "last": 1_706_000_000_000}]}
+    return r | {"what": "thresholds", "run_id": 7, "_run": run, "_samples": 20_000}
+
+
+def test_thresholds_are_chosen_on_training_and_judged_on_the_holdout():
+    r = _applicable_result()
+    assert r["trials"] == 8 and r["chosen_threshold"] == 70
+    assert all(w["test_from"] < r["holdout_from"] for w in r["walk_forward"])  # walk-forward stays in training
+    e = r["holdout"]["expectancy"]
+    assert r["applicable"] and e["ci_low"] > 0 and e["n"] == r["rows"][4]["out_of_sample"]["signals"]
+
+
+def test_apply_changes_exactly_the_intended_keys_with_provenance(tmp_path):
+    from app.services.research.optimizers import apply
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"risk": {"sl_atr": 1.7}}))
+    r = _applicable_result()
+    apply(r, cfg)
+    saved = json.loads(cfg.read_text())
+    assert set(saved) == {"risk", "confluence"} and saved["risk"] == {"sl_atr": 1.7}
+    assert set(saved["confluence"]) == {"min_score", "provenance"}
+    assert saved["confluence"]["min_score"] == r["chosen_threshold"]
+    prov = saved["confluence"]["provenance"]
+    assert prov["run_id"] == 7 and prov["samples"] > 0 and prov["objective"] == "expectancy"
+    assert prov["trials"] == 8 and prov["holdout"]["expectancy"]["ci_low"] > 0
+    assert prov["data_from"] < prov["data_to"]
+    assert json.loads((tmp_path / "config.json.bak").read_text()) == {"risk": {"sl_atr": 1.7}}
+
+
+def test_a_threshold_that_lost_on_the_holdout_is_never_applied(db_with_run):
     home, db = db_with_run
     cfg = home / "config" / "config.json"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(json.dumps({"risk": {"sl_atr": 1.7}}))
     out = json.loads(_cli(home, "optimize", "thresholds", "--db", str(db), "--json").stdout)
+    assert out["trials"] == 8 and [r["threshold"] for r in out["rows"]] == [50, 55, 60, 65, 70, 75, 80, 85]
     assert json.loads(cfg.read_text()) == {"risk": {"sl_atr": 1.7}}  # without --apply nothing is written
-    out = json.loads(_cli(home, "optimize", "thresholds", "--db", str(db), "--apply", "--json").stdout)
-    saved = json.loads(cfg.read_text())
-    assert set(saved) == {"risk", "confluence"} and saved["risk"] == {"sl_atr": 1.7}
-    assert set(saved["confluence"]) == {"min_score", "provenance"}
-    assert saved["confluence"]["min_score"] == out["chosen_threshold"]
-    prov = saved["confluence"]["provenance"]
-    assert prov["run_id"] == out["run_id"] and prov["samples"] > 0 and prov["objective"] == "seed"
-    assert prov["data_from"] < prov["data_to"]
-    assert json.loads((cfg.parent / "config.json.bak").read_text()) == {"risk": {"sl_atr": 1.7}}
+    assert not out["applicable"]  # the simulated market holds no edge: no threshold made money on the holdout
+    proc = _cli(home, "optimize", "thresholds", "--db", str(db), "--apply", "--json", check=False)
+    assert proc.returncode == 2 and "nothing to apply" in proc.stderr and "holdout" in proc.stderr
+    assert json.loads(cfg.read_text()) == {"risk": {"sl_atr": 1.7}}
 
 
 def test_apply_patterns_writes_points_win_rate_and_count(db_with_run):
@@ -121,8 +150,10 @@ def test_apply_patterns_writes_points_win_rate_and_count(db_with_run):
         assert not cfg.exists() or "pattern_scores" not in json.loads(cfg.read_text())
 
 
-def test_failed_apply_leaves_the_old_file(db_with_run, tmp_path, monkeypatch, capsys):
-    _, db = db_with_run
+def test_failed_apply_leaves_the_old_file(tmp_path, monkeypatch):
+    from app.errors import ConfigError
+    from app.services.research.optimizers import apply
+
     cfg = tmp_path / "mine.json"
     before = b'{"risk": {"sl_atr": 1.9}}'
     cfg.write_bytes(before)
@@ -131,11 +162,8 @@ def test_failed_apply_leaves_the_old_file(db_with_run, tmp_path, monkeypatch, ca
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_full)
-    from app.cli import main
-
-    rc = main(["optimize", "thresholds", "--db", str(db), "--config", str(cfg), "--apply"])
-    err = capsys.readouterr().err
-    assert rc == 2 and "could not be saved" in err and "No space left" in err
+    with pytest.raises(ConfigError, match="could not be saved.*No space left"):
+        apply(_applicable_result(), cfg)
     assert cfg.read_bytes() == before
     assert not [x for x in tmp_path.iterdir() if x.name.endswith(".tmp")]
 

@@ -31,7 +31,7 @@ def test_backtest_train_and_optimise_dialogs(qtbot, jobs):
     qtbot.addWidget(bt)
     bt.sim_candles.setValue(6000)
     r = _run(qtbot, bt)
-    assert r["signals"] > 300 and r["simulated"]
+    assert r["stored_signals"] > 300 and r["simulated"]
     assert "SIMULATED" in bt.summary.text() and bt.buckets.rowCount() == len(r["by_score"])
 
     tr = TrainDialog(jobs, settings, db, paths.default_model_path())
@@ -44,7 +44,8 @@ def test_backtest_train_and_optimise_dialogs(qtbot, jobs):
     qtbot.addWidget(opt)
     r = _run(qtbot, opt)
     assert opt.table.rowCount() == 8
-    if r["chosen_threshold"] is not None:
+    assert opt.apply_button.isEnabled() == bool(r["applicable"])  # only a threshold that made money on the holdout
+    if r["applicable"]:
         with qtbot.waitSignal(opt.applied, timeout=5000):
             opt.apply_button.click()
         saved = json.loads(paths.user_config_file().read_text())

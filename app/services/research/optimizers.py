@@ -115,13 +115,31 @@ def _best(rows: list[tuple[int, dict[str, Any]]], kind: str, min_signals: int) -
     return best_t, best_v
 
 
-def optimise_thresholds(s: StoredSignals, kind: str = "seed", folds: int = 4, min_signals: int = 30,
-                        run_min_score: float = 50.0) -> dict[str, Any]:
+HOLDOUT_SHARE = 0.3
+
+
+def holdout_split(s: StoredSignals, share: float = HOLDOUT_SHARE) -> tuple[np.ndarray, np.ndarray, int]:
+    """(training mask, holdout mask, cut time): the last `share` of the signals' time span is the holdout;
+    a training signal's label window must end before it (purged)."""
+    from app.core.selection import Holdout
+
+    split = Holdout(int(s.time.min()), int(s.time.max()) + s.horizon_ms, share)
+    return split.train(s.time, s.horizon_ms), split.test(s.time), split.cut_ms
+
+
+def optimise_thresholds(s: StoredSignals, kind: str = "expectancy", folds: int = 4, min_signals: int = 30,
+                        run_min_score: float = 50.0, holdout_share: float = HOLDOUT_SHARE) -> dict[str, Any]:
+    """Choose the minimum score on the training part only; report the untouched holdout beside it.
+
+    The rows keep their names: `in_sample` is the training part (where the choice is made), `out_of_sample` the
+    holdout (never read while choosing). A purged walk-forward inside the training part shows how the same choice
+    fared on blocks it had not seen. Applying is offered only when the chosen threshold made money after costs on
+    the holdout (its net expectancy's interval, clustered by day, above 0)."""
+    from app.core.bootstrap import mean_interval
+
     if len(s.time) == 0:
         raise ScalpDeskError("the backtest run has no decided signals; nothing to optimise")
-    splits = folds_of(s.time, s.horizon_ms, folds)
-    if not splits:
-        raise ScalpDeskError("too few signals to form walk-forward folds; run a longer backtest")
+    train_mask, test_mask, cut = holdout_split(s, holdout_share)
     thresholds = [t for t in THRESHOLDS if t >= run_min_score]
     if len(thresholds) < len(THRESHOLDS):
         missing = [t for t in THRESHOLDS if t < run_min_score]
@@ -129,54 +147,63 @@ def optimise_thresholds(s: StoredSignals, kind: str = "seed", folds: int = 4, mi
                 f"with --min-score 50 to sweep them")
     else:
         note = ""
-    train_mask = np.zeros(len(s.time), dtype=bool)
-    test_mask = np.zeros(len(s.time), dtype=bool)
-    for train, test in splits:
-        train_mask[train] = True
-        test_mask[test] = True
     sweep = _Sweep(s, thresholds)
     ins_all, oos_all = sweep(np.flatnonzero(train_mask)), sweep(np.flatnonzero(test_mask))
     rows = []
     for (t, ins), (_, oos) in zip(ins_all, oos_all, strict=True):
         rows.append({"threshold": t, "in_sample": ins | {"objective": objective(ins, kind)},
                      "out_of_sample": oos | {"objective": objective(oos, kind)},
-                     "eligible": oos["signals"] >= min_signals})
+                     "eligible": ins["signals"] >= min_signals})
+    train_idx = np.flatnonzero(train_mask)
+    splits = folds_of(s.time[train_idx], s.horizon_ms, folds)
     walk = []
-    for k, (train, test) in enumerate(splits):
-        chosen, value = _best(sweep(train), kind, min_signals)
-        entry: dict[str, Any] = {"fold": k + 1, "train_signals": len(train), "test_signals": len(test),
-                                 "train_to": int(s.time[train].max()), "test_from": int(s.time[test].min()),
-                                 "chosen_in_sample": chosen, "in_sample_objective": value}
-        if chosen is not None:
-            entry["out_of_sample"] = dict(sweep(test))[chosen]
-        walk.append(entry)
-    chosen, best = _best([(r["threshold"], r["out_of_sample"]) for r in rows], kind, min_signals)
     wf_sel = np.zeros(len(s.time), dtype=bool)
-    for (_, test), entry in zip(splits, walk, strict=True):
-        if entry["chosen_in_sample"] is not None:
-            wf_sel[test] = s.score[test] >= entry["chosen_in_sample"]
-    result = {
-        "objective": kind, "objective_help": "seed = win_rate x 0.7 + profit_factor x 0.3 (win rate as a fraction, "
-        f"profit factor as a ratio capped at {PF_CAP:g})", "folds": len(splits), "min_signals": min_signals,
-        "rows": rows, "walk_forward": walk, "walk_forward_result": metrics(s.win[wf_sel], s.pnl[wf_sel]),
-        "chosen_threshold": chosen, "chosen_objective": best, "note": note,
+    for k, (tr, te) in enumerate(splits):
+        tr, te = train_idx[tr], train_idx[te]
+        chosen_k, value = _best(sweep(tr), kind, min_signals)
+        entry: dict[str, Any] = {"fold": k + 1, "train_signals": len(tr), "test_signals": len(te),
+                                 "train_to": int(s.time[tr].max()), "test_from": int(s.time[te].min()),
+                                 "chosen_in_sample": chosen_k, "in_sample_objective": value}
+        if chosen_k is not None:
+            entry["out_of_sample"] = dict(sweep(te))[chosen_k]
+            wf_sel[te] = s.score[te] >= chosen_k
+        walk.append(entry)
+    chosen, best = _best([(r["threshold"], r["in_sample"]) for r in rows], kind, min_signals)
+    result: dict[str, Any] = {
+        "objective": kind, "objective_help": OBJECTIVE_HELP, "folds": len(splits), "min_signals": min_signals,
+        "trials": len(thresholds), "holdout_from": cut, "rows": rows, "walk_forward": walk,
+        "walk_forward_result": metrics(s.win[wf_sel], s.pnl[wf_sel]), "chosen_threshold": chosen,
+        "chosen_objective": best, "note": note, "applicable": False,
     }
     if chosen is None:
-        result["message"] = (f"too few signals: no threshold has {min_signals} out-of-sample signals; nothing to "
-                             f"apply. Run a longer backtest or lower optimization.min_signals")
+        result["message"] = (f"too few signals: no threshold has {min_signals} training signals; nothing to apply. "
+                             f"Run a longer backtest or lower optimization.min_signals")
+        return result
+    sel = test_mask & (s.score >= chosen)
+    iv = mean_interval(s.pnl[sel], s.time[sel])
+    result["holdout"] = {"threshold": chosen, "expectancy": iv.to_dict(),
+                         **metrics(s.win[sel], s.pnl[sel])}
+    result["applicable"] = iv.above_zero
+    if not iv.above_zero:
+        e = "n/a" if iv.estimate is None else f"{iv.estimate:+.3f}%"
+        result["message"] = (f"nothing to apply: the threshold chosen on the training part ({chosen}) made {e} per "
+                             f"trade on the holdout ({iv.n} signals), which is not above 0 after costs")
     return result
 
 
+OBJECTIVE_HELP = (f"expectancy = net result per signal after costs (default); seed = win_rate x 0.7 + profit_factor "
+                  f"x 0.3 (win rate as a fraction, profit factor as a ratio capped at {PF_CAP:g}); profit_factor")
+
+
 def optimise_patterns(s: StoredSignals, current_points: dict[str, float], pattern_weight: float, scale: float,
-                      min_score: float, kind: str = "seed", train_share: float = 0.7,
+                      min_score: float, kind: str = "expectancy", holdout_share: float = HOLDOUT_SHARE,
                       min_signals: int = 30) -> dict[str, Any]:
-    """Points = shrunk win rate x 25 from the earlier part; checked on the later part (out of sample)."""
+    """Points = shrunk win rate x 25 from the training part; checked on the untouched holdout against the current
+    points (applied only when not worse there)."""
     n = len(s.time)
     if n == 0:
         raise ScalpDeskError("the backtest run has no decided signals; nothing to optimise")
-    cut_time = s.time[int(n * train_share)] if n > 1 else s.time[0]
-    train = s.time + s.horizon_ms < cut_time
-    test = s.time >= cut_time
+    train, test, _cut = holdout_split(s, holdout_share)
     names = sorted({p for ps in s.patterns for p in ps} | set(current_points))
     col = {name: j for j, name in enumerate(names)}
     has = np.zeros((n, len(names)), dtype=bool)
@@ -211,7 +238,8 @@ def optimise_patterns(s: StoredSignals, current_points: dict[str, float], patter
     enough = new_m["signals"] >= min_signals and old_m["signals"] >= min_signals
     not_worse = enough and old_v is not None and new_v is not None and new_v >= old_v
     return {
-        "objective": kind, "train_signals": int(train.sum()), "test_signals": int(test.sum()),
+        "objective": kind, "trials": 2,  # the current points and the new ones, compared once on the holdout
+        "train_signals": int(train.sum()), "test_signals": int(test.sum()),
         "base_win_rate": base_rate, "prior_strength": PRIOR_STRENGTH, "patterns": rows,
         "out_of_sample_check": {"current": old_m | {"objective": old_v}, "new": new_m | {"objective": new_v},
                                 "not_worse": bool(not_worse), "min_score": min_score},
@@ -266,12 +294,12 @@ def apply(result: dict[str, Any], config_path: str | Path | None = None) -> Sett
     """Write an optimisation result into the user configuration with its provenance (old file kept as .bak)."""
     run_info, kind, n = result["_run"], result["objective"], result["_samples"]
     if result["what"] == "thresholds":
-        if result["chosen_threshold"] is None:
+        if result["chosen_threshold"] is None or not result.get("applicable"):
             raise ScalpDeskError(result["message"])
         chosen = next(r for r in result["rows"] if r["threshold"] == result["chosen_threshold"])
-        prov = provenance(run_info, kind, n, {"out_of_sample": chosen["out_of_sample"],
-                                                        "in_sample": chosen["in_sample"],
-                                                        "walk_forward_result": result["walk_forward_result"]})
+        prov = provenance(run_info, kind, n, {"holdout": result["holdout"], "training": chosen["in_sample"],
+                                              "trials": result["trials"],
+                                              "walk_forward_result": result["walk_forward_result"]})
         return update_user_config({"confluence.min_score": float(result["chosen_threshold"]),
                                    "confluence.provenance": prov}, config_path)
     if result["message"]:
