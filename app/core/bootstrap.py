@@ -6,7 +6,8 @@ with the stationary bootstrap of Politis & Romano (1994, JASA 89(428)), which al
 days together; the mean block length is Politis & White's (2004) automatic choice (`arch.bootstrap`). A
 per-trade expectancy is the ratio sum(pnl) / count over the resampled days, so busy days weigh as they should.
 
-Every draw is seeded: the same data and seed give the same interval.
+Every draw is seeded: the same data and seed give the same interval. The index draws and the block length are
+arch's algorithms, computed here without importing arch (see `politis_white`); tests check they agree.
 """
 
 from __future__ import annotations
@@ -74,24 +75,61 @@ def block_length(daily: np.ndarray) -> float:
     """Politis & White's automatic mean block length for the stationary bootstrap, at least 1 day."""
     if len(daily) < 10 or not np.isfinite(daily).all() or np.std(daily) == 0:
         return 1.0
-    import warnings
-
-    from arch.bootstrap import optimal_block_length
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # a lag with no variation: the estimate is NaN, handled here
-        value = float(optimal_block_length(daily)["stationary"].iloc[0])
+    value = politis_white(np.asarray(daily, dtype=np.float64))
     if not np.isfinite(value):
         return 1.0
     return float(min(max(1.0, value), max(1.0, len(daily) / 4.0)))
 
 
-def resample_indices(n_clusters: int, block: float, reps: int = REPS, seed: int = 0) -> np.ndarray:
-    """(reps, n_clusters) cluster indices drawn by the stationary bootstrap (arch's, seeded)."""
-    from arch.bootstrap import StationaryBootstrap
+def politis_white(x: np.ndarray) -> float:
+    """The stationary bootstrap's optimal mean block length: Politis & White (2004, Econometric Reviews 23(1)) with
+    the correction of Patton, Politis & White (2009, Econometric Reviews 28(4)), computed as arch's
+    `optimal_block_length` does (tests compare the two). Written here because importing `arch.bootstrap` costs
+    about 1.3 s (it imports arch's univariate models) on every backtest."""
+    nobs = len(x)
+    eps = x - x.mean()
+    b_max = np.ceil(min(3 * np.sqrt(nobs), nobs / 3))
+    kn = max(5, int(np.log10(nobs)))
+    m_max = int(np.ceil(np.sqrt(nobs))) + kn
+    cv = 2 * np.sqrt(np.log10(nobs) / nobs)
+    acv = np.zeros(m_max + 1)
+    abs_acorr = np.zeros(m_max + 1)
+    opt_m: int | None = None
+    with np.errstate(all="ignore"):
+        for i in range(m_max + 1):
+            v1 = eps[i + 1:] @ eps[i + 1:]
+            v2 = eps[: -(i + 1)] @ eps[: -(i + 1)]
+            cross = eps[i:] @ eps[: nobs - i]
+            acv[i] = cross / nobs
+            abs_acorr[i] = np.abs(cross) / np.sqrt(v1 * v2)
+            if i >= kn and opt_m is None and np.all(abs_acorr[i - kn: i] < cv):
+                opt_m = i - kn
+        m = min(2 * max(opt_m, 1) if opt_m is not None else m_max, m_max)
+        k = np.arange(1, m + 1)
+        lam = np.where(k / m <= 0.5, 1.0, 2 * (1 - k / m))
+        g = float(np.sum(2 * lam * k * acv[1:m + 1]))
+        lr = float(acv[0] + np.sum(2 * lam * acv[1:m + 1]))
+        b = ((2 * g ** 2) / (2 * lr ** 2)) ** (1 / 3) * nobs ** (1 / 3)
+    return float(min(b, b_max))
 
-    bs = StationaryBootstrap(max(1, round(block)), np.arange(n_clusters), seed=seed)
-    return np.array([bs.update_indices() for _ in range(reps)], dtype=np.int64).reshape(reps, n_clusters)
+
+def resample_indices(n_clusters: int, block: float, reps: int = REPS, seed: int = 0) -> np.ndarray:
+    """(reps, n_clusters) cluster indices of the stationary bootstrap (Politis & Romano 1994): each position
+    starts a new block at a random cluster with probability 1 / block, else continues the previous one (wrapping).
+    The draws are those of arch's `StationaryBootstrap(block, ..., seed=seed)` (tests compare them)."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / max(1, round(block))
+    starts = np.empty((reps, n_clusters), dtype=np.int64)
+    u = np.empty((reps, n_clusters))
+    for r in range(reps):  # arch's order of draws: the integers, then the uniforms, for each replication
+        starts[r] = rng.integers(n_clusters, size=n_clusters, dtype=np.int64)
+        u[r] = rng.random(n_clusters)
+    col = np.arange(n_clusters)
+    new = u <= p
+    new[:, 0] = True
+    last = np.maximum.accumulate(np.where(new, col, 0), axis=1)
+    first = np.take_along_axis(starts, last, axis=1)
+    return np.asarray((first + (col - last)) % n_clusters)
 
 
 def ratio_draws(c: Clustered, idx: np.ndarray) -> np.ndarray:

@@ -105,3 +105,17 @@ def test_clustered_interval_is_wider_than_the_naive_one_on_real_data(tmp_path):
     lo, hi = naive_interval(pnl)
     assert len(pnl) > 1000
     assert clustered.high - clustered.low > 1.2 * (hi - lo)  # signals of one day are not independent
+
+
+def test_block_length_and_draws_are_archs():
+    from arch.bootstrap import StationaryBootstrap, optimal_block_length
+
+    from app.core.bootstrap import politis_white, resample_indices
+
+    rng = np.random.default_rng(4)
+    for x in (rng.normal(size=250), np.cumsum(rng.normal(size=120)) * 0.1 + rng.normal(size=120),
+              rng.standard_t(3, size=400)):
+        assert politis_white(x) == pytest.approx(float(optimal_block_length(x)["stationary"].iloc[0]), rel=1e-9)
+    bs = StationaryBootstrap(4, np.arange(50), seed=11)
+    ours = resample_indices(50, 4.0, reps=30, seed=11)
+    np.testing.assert_array_equal(ours, np.array([bs.update_indices() for _ in range(30)]))

@@ -162,7 +162,7 @@ def test_failed_apply_leaves_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_full)
-    with pytest.raises(ConfigError, match="could not be saved.*No space left"):
+    with pytest.raises(ConfigError, match=r"could not be saved.*No space left"):
         apply(_applicable_result(), cfg)
     assert cfg.read_bytes() == before
     assert not [x for x in tmp_path.iterdir() if x.name.endswith(".tmp")]
