@@ -42,7 +42,7 @@ def candidates(an: Analysis, cfg: EngineConfig) -> np.ndarray:
     idx = np.flatnonzero(ok)
     idx = idx[run[idx + h] == run[idx]]
     atr = an.indicators["atr"][idx]
-    return idx[cfg.target_pays(atr, c.close[idx])]
+    return np.asarray(idx[cfg.target_pays(atr, c.close[idx])], dtype=np.int64)
 
 
 def walk(candles: Candles, atr: np.ndarray, index: np.ndarray, side: np.ndarray, cfg: EngineConfig, costs: Costs,

@@ -39,10 +39,6 @@ class Verdict(StrEnum):
     def text(self) -> str:
         return VERDICT_TEXT[self]
 
-    @property
-    def profitable(self) -> bool:
-        return self is Verdict.PROFITABLE
-
 
 VERDICT_TEXT = {
     Verdict.PROFITABLE: "these signals made money after costs on this history",

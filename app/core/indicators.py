@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from talib import MA_Type
 
 from app.core.talib_raw import ta
 
 DAY_MS = 86_400_000
-WARMUP = 200  # EMA 200 is the longest look-back; earlier candles carry no signal
+SMA = 0  # TA-Lib's SMA
 
 INDICATOR_NAMES = (
     "rsi", "macd", "macd_signal", "macd_hist", "ema9", "ema21", "ema50", "ema200", "bb_upper", "bb_middle",
@@ -50,9 +49,9 @@ def compute(time: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: n
     out["macd_hist_prev"] = prev
     for p in (9, 21, 50, 200):
         out[f"ema{p}"] = ta.EMA(c, p)
-    out["bb_upper"], out["bb_middle"], out["bb_lower"] = ta.BBANDS(c, 20, 2.0, 2.0, MA_Type.SMA)
+    out["bb_upper"], out["bb_middle"], out["bb_lower"] = ta.BBANDS(c, 20, 2.0, 2.0, SMA)
     out["atr"] = ta.ATR(h, lo, c, 14)
-    out["stoch_k"], out["stoch_d"] = ta.STOCH(h, lo, c, 14, 3, MA_Type.SMA, 3, MA_Type.SMA)
+    out["stoch_k"], out["stoch_d"] = ta.STOCH(h, lo, c, 14, 3, SMA, 3, SMA)
     out["adx"] = ta.ADX(h, lo, c, 14)
     out["vwap"] = session_vwap(time, h, lo, c, v)
     vstd = ta.STDDEV(v, 20, 1.0)

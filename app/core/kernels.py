@@ -19,11 +19,17 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
         os.environ["NUMBA_CACHE_DIR"] = str(paths.user_data_dir() / "numba-cache")
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numba
 
-njit: Any = numba.njit  # typed as Any: mypy cannot see through numba's dispatcher
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def njit(**options: Any) -> Callable[[F], F]:
+    """numba.njit with the compiled function keeping its Python signature for the type checker."""
+    return cast(Callable[[F], F], numba.njit(**options))
 
 
 @njit(cache=True, nogil=True)

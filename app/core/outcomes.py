@@ -17,7 +17,7 @@ from app.core.candles import Candles
 from app.core.records import Outcome
 
 WIN, LOSS, EXPIRED, UNDECIDED = 0, 1, 2, -1
-OUTCOME_NAMES = {WIN: Outcome.WIN, LOSS: Outcome.LOSS, EXPIRED: Outcome.EXPIRED}
+OUTCOME_WORDS = np.array([str(Outcome.WIN), str(Outcome.LOSS), str(Outcome.EXPIRED)])  # indexed by the codes above
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import talib
 
 from app.core.talib_raw import ta
 
-KNOWN_PATTERNS: frozenset[str] = frozenset(talib.get_function_groups()["Pattern Recognition"])
+_groups = getattr(talib, "get_function_groups")  # noqa: B009 (talib's functions are untyped)
+KNOWN_PATTERNS: frozenset[str] = frozenset(_groups()["Pattern Recognition"])
 NEUTRAL_PATTERNS: frozenset[str] = frozenset({
     "CDLDOJI", "CDLSPINNINGTOP", "CDLHIGHWAVE", "CDLLONGLEGGEDDOJI", "CDLRICKSHAWMAN", "CDLSHORTLINE",
     "CDLLONGLINE", "CDLMARUBOZU",
@@ -43,11 +44,3 @@ def detect(names: list[str] | tuple[str, ...], o: np.ndarray, h: np.ndarray, lo:
             raise ValueError(f"unknown candlestick pattern '{name}' (expected a TA-Lib CDL function name)")
         out[name] = getattr(ta, name)(o, h, lo, c)
     return out
-
-
-def directional(name: str, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bullish, bearish) boolean arrays for one pattern's flags."""
-    if name in NEUTRAL_PATTERNS:
-        seen = flags != 0
-        return seen, seen
-    return flags > 0, flags < 0

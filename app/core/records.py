@@ -32,15 +32,3 @@ class Outcome(StrEnum):
     WIN = "WIN"
     LOSS = "LOSS"
     EXPIRED = "EXPIRED"
-
-    @property
-    def code(self) -> int:
-        return _CODES[self]
-
-    @staticmethod
-    def of_code(code: int) -> Outcome:
-        return _OUTCOMES[int(code)]
-
-
-_CODES = {Outcome.WIN: 0, Outcome.LOSS: 1, Outcome.EXPIRED: 2}
-_OUTCOMES = {v: k for k, v in _CODES.items()}

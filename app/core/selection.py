@@ -48,17 +48,26 @@ class Holdout:
 
 @dataclass(frozen=True)
 class PurgedWalkForward:
-    """`folds` test blocks after a first training block, over `n_blocks` = folds + 1 equal time blocks."""
+    """Time-ordered folds: the observations are cut into folds + 1 blocks; fold k tests block k and trains on the
+    earlier observations whose label window (`horizon_ms`) ends before block k starts (no label leaks)."""
 
     folds: int = 4
 
-    def split(self, block_of: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """block_of: the block number (0..folds) of each observation, purged ones -1."""
+    def split(self, times: np.ndarray, horizon_ms: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(train, test) index arrays over `times` (ascending), blocks of equal counts."""
+        n = len(times)
+        edges = np.linspace(0, n, self.folds + 2).astype(int)
         for k in range(1, self.folds + 1):
-            train = np.flatnonzero((block_of >= 0) & (block_of < k))
-            test = np.flatnonzero(block_of == k)
-            if len(train) and len(test):
-                yield train, test
+            a, b = edges[k], edges[k + 1]
+            if b <= a:
+                continue
+            train = np.flatnonzero(times[:a] + horizon_ms < times[a])
+            if len(train):
+                yield train, np.arange(a, b)
+
+    def time_edges(self, start_ms: int, end_ms: int) -> np.ndarray:
+        """folds + 2 boundaries of equal time blocks of [start, end) (for candidates with different trades)."""
+        return np.linspace(start_ms, end_ms, self.folds + 2).astype(np.int64)
 
 
 @dataclass(frozen=True)

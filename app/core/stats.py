@@ -123,20 +123,6 @@ def by_score(score: np.ndarray, outcome: np.ndarray, width: float = 5.0) -> list
     return rows
 
 
-def by_key(keys: Iterable[Any], outcome: np.ndarray, pnl: np.ndarray) -> dict[str, dict[str, Any]]:
-    keys = list(keys)
-    out = np.asarray(outcome)
-    pnl = np.asarray(pnl, dtype=np.float64)
-    result: dict[str, dict[str, Any]] = {}
-    for key in sorted(set(keys), key=str):
-        mask = np.array([k == key for k in keys])
-        entry = rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum()))
-        entry["expectancy_pct"] = float(pnl[mask].mean())
-        entry["profit_factor"] = profit_factor(pnl[mask])
-        result[str(key)] = entry
-    return result
-
-
 def by_pattern(patterns: list[list[str]], outcome: np.ndarray, pnl: np.ndarray) -> dict[str, dict[str, Any]]:
     out = np.asarray(outcome)
     pnl = np.asarray(pnl, dtype=np.float64)

@@ -4,14 +4,14 @@ computation on short arrays). Same functions, same results."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import talib
 
 
 def raw(name: str) -> Callable[..., Any]:
     fn = getattr(talib, name)
-    return getattr(fn, "__wrapped__", fn)
+    return cast(Callable[..., Any], getattr(fn, "__wrapped__", fn))
 
 
 class _Raw:

@@ -20,6 +20,7 @@ import numpy as np
 
 from app import __version__
 from app.core import stats
+from app.core.selection import PurgedWalkForward
 from app.errors import CancelledError, ModelError
 from app.ml.features import FEATURE_NAMES
 
@@ -35,24 +36,6 @@ class TrainingData:
     signal_time: np.ndarray  # ms
     horizon_ms: int  # H candles: a label is known only this long after its signal
     description: dict[str, Any]
-
-
-def purged_walk_forward(times: np.ndarray, horizon_ms: int, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Time-ordered folds: test block k+1 of folds+1; train on earlier signals whose label window ends
-    before the test block starts (the gap of H candles: no label leaks into training)."""
-    n = len(times)
-    edges = np.linspace(0, n, folds + 2).astype(int)
-    out = []
-    for k in range(1, folds + 1):
-        a, b = edges[k], edges[k + 1]
-        if b <= a:
-            continue
-        test_start = times[a]
-        train = np.flatnonzero(times[:a] + horizon_ms < test_start)
-        if len(train) == 0:
-            continue
-        out.append((train, np.arange(a, b)))
-    return out
 
 
 def _hgb() -> Any:
@@ -151,7 +134,7 @@ class MLModelTrainer:
             raise ModelError("every backtest signal has the same outcome; nothing to learn")
         order = np.argsort(t, kind="stable")
         X, y, t = X[order], y[order], t[order]
-        splits = purged_walk_forward(t, data.horizon_ms, self.folds)
+        splits = list(PurgedWalkForward(self.folds).split(t, data.horizon_ms))
         raw_oos = np.full(len(y), np.nan)
         lr_oos = np.full(len(y), np.nan)
         fold_of = np.full(len(y), -1)
@@ -265,7 +248,7 @@ class MLModelTrainer:
         if self.model is None:
             raise ModelError("no model loaded")
         raw = self.model.predict_proba(X)[:, 1]
-        return np.clip(apply_calibrator(self.calibrator, raw), 0.0, 1.0)
+        return np.asarray(np.clip(apply_calibrator(self.calibrator, raw), 0.0, 1.0))
 
     def predict(self, features: np.ndarray, min_probability: float | None = None) -> tuple[int, float]:
         """(prediction 1 win / 0 loss, calibrated win probability) for one signal's feature row."""

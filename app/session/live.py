@@ -143,6 +143,7 @@ class LiveSession:
         self.email: Any = None
         self.notify_problems: list[str] = []
         self.changes: list[str] = []  # what the last settings change did, for the log and the status bar
+        self.skipped_for_costs = 0  # setups this session turned away: their target did not pay the costs
         self.last_scan_ms: int | None = None
         self._pending: Settings | None = None
         self._file_mtime = _mtime(settings.source_path) if watch_file else None
@@ -232,6 +233,7 @@ class LiveSession:
     def cycle(self) -> CycleResult:
         self._check_settings()
         result = self.pipeline.cycle()
+        self.skipped_for_costs += result.skipped_for_costs
         self.last_scan_ms = int(time.time() * 1000)
         if self.schedule is not None:
             self.schedule.tick()
@@ -264,7 +266,7 @@ class LiveSession:
 
         return build(self.db, self.history, self.accuracy, self.costs, self.ml.status, self.last_scan_ms, errors,
                      time.time() if now_s is None else now_s, label=self.label, quotes=quotes_of(self.source),
-                     connection=connection_of(self.source))
+                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs)
 
     def candles(self, symbol: str, timeframe: str | None = None) -> Any:
         """The buffered candles of a symbol (the chart's), or None."""

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from common import measure, report  # type: ignore[import-not-found]
 
 from app.core import stats
-from app.core.outcomes import OUTCOME_NAMES, Costs, label
+from app.core.outcomes import OUTCOME_WORDS, Costs, label
 from app.core.signals import EngineConfig, analyse, signals_from_analysis
 from app.market.simulated import generate
 from app.settings import load
@@ -26,7 +25,7 @@ def pipeline(c, cfg, costs, with_features=False):
     b = signals_from_analysis(an, cfg, min_score=50.0)
     lab = label(c, b.index, b.side, b.entry, b.stop_loss, b.take_profit, cfg.max_hold, costs)
     done = lab.decided
-    outcome = np.array([OUTCOME_NAMES[o] for o in range(3)], dtype=object)[lab.outcome[done]]
+    outcome = OUTCOME_WORDS[lab.outcome[done]]
     s = stats.summary(outcome, lab.pnl_pct[done], lab.bars_held[done])
     s["by_score"] = stats.by_score(b.score[done], outcome)
     if with_features:

@@ -78,8 +78,11 @@ def test_holdout_purges_trades_that_reach_into_it():
     assert h.test(t).tolist() == [False, False, False, False, True, True]
 
 
-def test_purged_walk_forward_trains_on_earlier_blocks_only():
-    blocks = np.array([0, 0, 1, 1, -1, 2, 2, 3])
-    folds = list(selection.PurgedWalkForward(3).split(blocks))
-    assert [(tr.tolist(), te.tolist()) for tr, te in folds] == [([0, 1], [2, 3]), ([0, 1, 2, 3], [5, 6]),
-                                                               ([0, 1, 2, 3, 5, 6], [7])]
+def test_purged_walk_forward_trains_on_earlier_signals_whose_labels_end_before_the_test():
+    t = np.arange(0, 100, dtype=np.int64) * 10
+    folds = list(selection.PurgedWalkForward(3).split(t, horizon_ms=35))
+    assert len(folds) == 3
+    for train, test in folds:
+        assert t[train].max() + 35 < t[test].min()  # the gap: no training label reaches the test block
+        assert len(np.intersect1d(train, test)) == 0
+    assert folds[0][1].tolist() == list(range(25, 50))

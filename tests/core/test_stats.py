@@ -28,7 +28,7 @@ def test_totals_added_in_pieces_equal_the_summary_of_the_whole(pnl, cuts, seed):
     pieces = stats.summary_of(t)
     assert pieces.keys() == whole.keys()
     for key, value in whole.items():
-        assert pieces[key] == (pytest.approx(value, abs=1e-9) if isinstance(value, float) else value), key
+        assert pieces[key] == (pytest.approx(value, rel=1e-12, abs=1e-9) if isinstance(value, float) else value), key
     equity = np.r_[0.0, np.cumsum(p)]
     assert pieces["max_drawdown_pct"] == pytest.approx(float(np.max(np.maximum.accumulate(equity) - equity)),
                                                        abs=1e-9)

@@ -9,12 +9,13 @@ import logging
 import numpy as np
 import pytest
 
+from app.core.selection import PurgedWalkForward
 from app.core.signals import EngineConfig, analyse, signals_from_analysis
 from app.errors import ModelError
 from app.market.simulated import generate
 from app.ml.features import FEATURE_NAMES
 from app.ml.filter import InactiveFilter, ModelFilter, load_filter
-from app.ml.model import MLModelTrainer, TrainingData, manifest_path, purged_walk_forward
+from app.ml.model import MLModelTrainer, TrainingData, manifest_path
 
 F = len(FEATURE_NAMES)
 H_MS = 24 * 300_000
@@ -48,7 +49,7 @@ def test_model_admits_when_there_is_nothing_to_learn():
 
 def test_folds_are_purged_and_time_ordered():
     t = np.arange(1000, dtype=np.int64) * 60_000
-    for train, test in purged_walk_forward(t, horizon_ms=30 * 60_000, folds=4):
+    for train, test in PurgedWalkForward(4).split(t, horizon_ms=30 * 60_000):
         assert t[train].max() + 30 * 60_000 < t[test].min()  # a gap of H: no label window reaches the test
         assert train.max() < test.min()
 

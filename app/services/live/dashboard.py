@@ -44,6 +44,7 @@ class Snapshot:
     verdict: dict[str, Any] | None = None  # the backtest verdict for these settings: {run_id, verdict, text}
     quotes: dict[str, Any] = field(default_factory=dict)  # symbol -> app.market.sources.Quote (latest prices)
     connection: Any = None  # app.market.sources.ConnectionState of the source
+    skipped_for_costs: int = 0  # setups turned away this session: their target did not pay its costs
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -286,7 +287,7 @@ def open_rows(db: Database, accuracy: AccuracyTable, costs: Costs, source: str) 
 
 def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: Costs, ml_status: str,
           last_scan_ms: int | None, errors: dict[str, str], now_s: float, label: str | None = None,
-          quotes: dict[str, Any] | None = None, connection: Any = None) -> Snapshot:
+          quotes: dict[str, Any] | None = None, connection: Any = None, skipped_for_costs: int = 0) -> Snapshot:
     """The snapshot of `history.source` (the tracker's label for the records); `label` is what the status bar
     shows."""
     history.sync()
@@ -303,4 +304,4 @@ def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: 
                     {**history.calibration(), "backtest": accuracy.buckets}, label or history.source, ml_status,
                     last_scan_ms, dict(errors), alerts, now_s, accuracy.run_id is not None,
                     {k: v for k, v in head.items() if k != "account_curve"}, accuracy.verdict(),
-                    dict(quotes or {}), connection)
+                    dict(quotes or {}), connection, skipped_for_costs)

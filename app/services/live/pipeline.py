@@ -43,9 +43,6 @@ class FeedStatus:
     gap_seen: int = 0  # cycles the same hole in the candles has been seen (refetched before it is accepted)
 
 
-SymbolStatus = FeedStatus  # the name before several timeframes were watched at once
-
-
 @dataclass(frozen=True)
 class CycleResult:
     new_candles: int
@@ -53,6 +50,7 @@ class CycleResult:
     skipped: int = 0
     closed: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    skipped_for_costs: int = 0  # setups at or above the score whose target did not pay its costs
 
 
 class LivePipeline:
@@ -198,7 +196,6 @@ class LivePipeline:
                 if n_new:
                     fresh[feed] = n_new
         if not fresh:
-            self.tracker.emit("scan_finished", {"new_candles": 0, "errors": errors, "at": int(self.clock() * 1000)})
             return CycleResult(0, errors=errors)
         now = int(self.clock() * 1000)
         watched = set(self.watched)
@@ -227,7 +224,6 @@ class LivePipeline:
                     opened.append(new_id)
             for s in skipped:
                 repo.log_skip(conn, s, self.min_probability)
-                self.tracker.emit("ml_skipped", s.to_dict())
             for feed, n_new in fresh.items():
                 buf = self.buffers[feed]
                 new = slice(len(buf) - n_new, len(buf))
@@ -240,10 +236,7 @@ class LivePipeline:
                 self._check_drift(conn)
         for feed in fresh:
             self.positions[feed] = int(self.buffers[feed].time[-1])
-        self.tracker.emit("scan_finished", {"new_candles": sum(fresh.values()), "opened": len(opened),
-                                             "closed": closed, "skipped": len(skipped), "errors": errors,
-                                             "skipped_cost": skipped_cost, "at": now})
-        return CycleResult(sum(fresh.values()), opened, len(skipped), closed, errors)
+        return CycleResult(sum(fresh.values()), opened, len(skipped), closed, errors, skipped_cost)
 
     def _check_drift(self, conn: Connection) -> None:
         assert self.drift is not None

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.core.candles import timeframe_ms
-from app.core.outcomes import Costs, net_pnl_pct
+from app.core.outcomes import OUTCOME_WORDS, Costs, net_pnl_pct
 from app.core.signals import Signal
 from app.storage import live as repo
 from app.storage.db import Connection, Database
@@ -34,7 +34,7 @@ _DTYPES = {"id": np.int64, "side": np.int64, "signal_time": np.int64, "last_time
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # signal_opened, signal_updated, signal_closed, scan_finished, source_status, drift_alert, ml_skipped
+    kind: str  # signal_opened, signal_closed, source_status, drift_alert
     data: dict[str, Any]
 
 
@@ -121,10 +121,6 @@ class LiveSignalTracker:
     def open_keys(self) -> list[tuple[str, str]]:
         return [k for k, g in self._book.items() if len(g["id"])]
 
-    def unrealised(self, side: np.ndarray, entry: np.ndarray, price: np.ndarray) -> np.ndarray:
-        """P&L if closed at `price`, after fees and slippage on both sides."""
-        return net_pnl_pct(side, entry, price, self.costs)
-
     # ---------------------------------------------------------------- signals
     def add_signal(self, signal: Signal) -> int | None:
         """Record a signal (once: the same symbol, timeframe, side and candle is never recorded twice)."""
@@ -176,23 +172,16 @@ class LiveSignalTracker:
         done = status >= 0
         still = np.flatnonzero(moved & ~done)
         if len(still):
-            unreal = self.unrealised(g["side"][still], g["entry"][still], g["last_price"][still])
             fix = still[was_provisional[still] & ~g["provisional"][still]]
             repo.update_open(conn, list(zip(
                 g["last_price"][still].tolist(), g["last_time"][still].tolist(), g["bars"][still].tolist(),
                 g["mfe"][still].tolist(), g["mae"][still].tolist(), g["id"][still].tolist(), strict=True)),
                 list(zip(g["entry"][fix].tolist(), g["sl"][fix].tolist(), g["tp"][fix].tolist(),
                          g["id"][fix].tolist(), strict=True)))
-            for i, u in zip(still.tolist(), unreal.tolist(), strict=True):
-                self.emit("signal_updated", {"id": int(g["id"][i]), "symbol": symbol,
-                                              "last_price": float(g["last_price"][i]), "unrealised_pct": u,
-                                              "bars_held": int(g["bars"][i]), "mfe_pct": float(g["mfe"][i]),
-                                              "mae_pct": float(g["mae"][i])})
         sel = np.flatnonzero(done)
         if len(sel):
-            names = np.array(["WIN", "LOSS", "EXPIRED"])[status[sel]]
-            pnl = 100.0 * g["side"][sel] * (exit_price[sel] - g["entry"][sel]) / g["entry"][sel] \
-                - self.costs.round_trip_pct
+            names = OUTCOME_WORDS[status[sel]]
+            pnl = net_pnl_pct(g["side"][sel], g["entry"][sel], exit_price[sel], self.costs)
             rows = list(zip(names.tolist(), exit_time[sel].tolist(), exit_price[sel].tolist(), pnl.tolist(),
                             ambiguous[sel].astype(int).tolist(), g["entry"][sel].tolist(), g["sl"][sel].tolist(),
                             g["tp"][sel].tolist(), g["last_price"][sel].tolist(), g["last_time"][sel].tolist(),

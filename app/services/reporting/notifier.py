@@ -59,7 +59,7 @@ class TelegramNotifier:
             req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    answer = json.loads(resp.read().decode() or "{}")
+                    answer: dict[str, Any] = _json(resp.read())
                     if answer.get("ok"):
                         return answer
                     last = str(answer.get("description", "not ok"))

@@ -19,9 +19,8 @@ import numpy as np
 from app.core import baseline, stats
 from app.core.candles import Candles, gaps, timeframe_ms
 from app.core.edge import COST_TO_STOP_WARNING, Daily, EdgeReport, break_even_win_rate, cost_to_stop, edge_report
-from app.core.outcomes import Costs, label
+from app.core.outcomes import OUTCOME_WORDS, Costs, label
 from app.core.portfolio import Portfolio, simulate
-from app.core.records import Outcome
 from app.core.signals import EngineConfig, analyse, signals_from_analysis
 from app.errors import CancelledError, ScalpDeskError
 from app.ml.features import FEATURE_NAMES, MLFeatureExtractor
@@ -100,7 +99,7 @@ def backtest_symbol(candles: Candles, cfg: EngineConfig, costs: Costs, min_score
                         Daily.merge(parts), Daily.of(along.pnl, along.time), Daily.of(ashort.pnl, ashort.time), draws)
 
 
-def default_jobs(n_series: int) -> int:
+def default_jobs() -> int:
     """One worker: measured on this 2-core machine, 10 pairs of 72k 5m candles took 3.5 s with one worker and
     5.2 s with two threads (TA-Lib holds the GIL; the compiled kernels are too short to gain), and processes were
     1.3-2x slower than one worker for 2-10 pairs (start-up and copying). `--jobs N` still asks for threads."""
@@ -122,9 +121,10 @@ def _run_tasks(tasks: list[Task], progress: Progress, cancel: threading.Event | 
     results: list[SymbolResult] = []
     total = len(tasks)
     if dask_scheduler:
-        from dask.distributed import Client, as_completed
+        import dask.distributed as dd
 
-        with Client(dask_scheduler) as client:
+        client_cls, as_completed = getattr(dd, "Client"), getattr(dd, "as_completed")  # noqa: B009 (untyped)
+        with client_cls(dask_scheduler) as client:
             futures = [client.submit(backtest_symbol, *t, pure=False) for t in tasks]
             for fut in as_completed(futures):
                 if cancel is not None and cancel.is_set():
@@ -188,7 +188,7 @@ def _rows(run_id: int, r: SymbolResult) -> list[tuple[Any, ...]]:
     n = len(c["signal_time"])
     if n == 0:
         return []
-    names = np.array([str(o) for o in (Outcome.WIN, Outcome.LOSS, Outcome.EXPIRED)])
+    names = OUTCOME_WORDS
     cols = [
         [run_id] * n, [r.symbol] * n, [r.timeframe] * n, c["signal_time"].tolist(),
         np.where(c["side"] > 0, "LONG", "SHORT").tolist(), c["entry"].tolist(), c["stop_loss"].tolist(),
@@ -267,7 +267,7 @@ def run_backtest(datasets: list[Candles], settings_dict: dict[str, Any], cfg: En
     floor = cfg.min_score if min_score is None else min(float(min_score), cfg.min_score)
     tasks = [Task(c, cfg, costs, floor, (fine or {}).get(c.symbol), draws, seed) for c in datasets]
     report(0.0, f"analysing {len(tasks)} series")
-    jobs = default_jobs(len(tasks)) if n_jobs is None else max(1, n_jobs)
+    jobs = default_jobs() if n_jobs is None else max(1, n_jobs)
     results = _run_tasks(tasks, lambda f, m: report(0.8 * f, m), cancel, jobs, dask_scheduler)
     results.sort(key=lambda r: (r.symbol, r.timeframe))
     if cancel is not None and cancel.is_set():
@@ -312,8 +312,7 @@ def summarise(results: list[SymbolResult], cfg: EngineConfig, costs: Costs, floo
     m = merge_columns(results)
     head = m["score"] >= cfg.min_score
     h = {k: v[head] for k, v in m.items()}
-    outcome = np.array([str(o) for o in (Outcome.WIN, Outcome.LOSS, Outcome.EXPIRED)], dtype=object)
-    names = outcome[h["outcome"].astype(np.int64)] if len(h["outcome"]) else np.empty(0, dtype=object)
+    names = OUTCOME_WORDS[h["outcome"].astype(np.int64)] if len(h["outcome"]) else np.empty(0, dtype=object)
     win = h["outcome"] == 0
     summary = stats.summary(names, h["pnl_pct"], h["bars_held"])
     summary["profitable_share"] = float(np.mean(h["pnl_pct"] > 0)) if len(h["pnl_pct"]) else None

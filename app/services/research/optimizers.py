@@ -101,9 +101,9 @@ def objective(m: dict[str, Any], kind: str) -> float | None:
 
 
 def folds_of(times: np.ndarray, horizon_ms: int, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    from app.ml.model import purged_walk_forward
+    from app.core.selection import PurgedWalkForward
 
-    return purged_walk_forward(times, horizon_ms, folds)
+    return list(PurgedWalkForward(folds).split(times, horizon_ms))
 
 
 def _best(rows: list[tuple[int, dict[str, Any]]], kind: str, min_signals: int) -> tuple[int | None, float | None]:

@@ -399,7 +399,7 @@ def _deflated(mat: Matrix, best: int | None, eligible: np.ndarray) -> float | No
 def _walk_forward(configs: list[Config], walks: dict[tuple[str, float, float, int], Trades],
                   split: selection.Holdout, start: int, min_trades: int, folds: int = 4) -> dict[str, Any]:
     """The same selection made on the blocks before each fold and judged on the fold (purged), inside training."""
-    edges = np.linspace(start, split.cut_ms, folds + 2).astype(np.int64)
+    edges = selection.PurgedWalkForward(folds).time_edges(start, split.cut_ms)
     pnl: list[np.ndarray] = []
     chosen = []
     for k in range(1, folds + 1):
