@@ -76,10 +76,23 @@ class Risk:
                                               "and money figures on each signal", 1, None))
 
 
+# Fee per side, % (Binance spot, regular tier, as published in 2024): what the presets stand for.
+FEE_PRESETS = {"binance_taker": 0.10, "binance_maker": 0.10, "binance_maker_bnb": 0.075}
+
+
 @dataclass(frozen=True)
 class Fees:
-    taker_pct: float = field(metadata=meta("Taker fee %", "Charged on entry and on exit", 0, 5))
+    preset: str = field(metadata=meta(
+        "Fee level", "custom: the fee below; binance_taker 0.10 %, binance_maker 0.10 %, binance_maker_bnb 0.075 % "
+        "(maker paying fees in BNB) per side, Binance spot regular tier", choices=("custom", *FEE_PRESETS)))
+    taker_pct: float = field(metadata=meta("Fee per side %", "Charged on entry and on exit (used when the fee "
+                                           "level is custom)", 0, 5))
     slippage_pct: float = field(metadata=meta("Slippage %", "Assumed on entry and on exit", 0, 5))
+
+    @property
+    def fee_pct(self) -> float:
+        """The fee charged on each side: the preset's, or the custom one."""
+        return FEE_PRESETS.get(self.preset, self.taker_pct)
 
 
 @dataclass(frozen=True)

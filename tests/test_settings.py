@@ -111,3 +111,15 @@ def test_replace_validates():
     assert cfg.replace({"confluence.min_score": 55}).confluence.min_score == 55
     with pytest.raises(ConfigError):
         cfg.replace({"fees.taker_pct": -1})
+
+
+def test_fee_presets_set_the_fee_every_figure_uses():
+    from app.core.outcomes import Costs
+    from app.core.signals import EngineConfig
+    from app.settings import load
+
+    s = load().replace({"fees.preset": "binance_maker_bnb", "fees.taker_pct": 0.5})
+    assert Costs.from_settings(s).round_trip_pct == pytest.approx(2 * (0.075 + 0.02))  # the preset wins
+    assert EngineConfig.from_settings(s).round_trip_pct == pytest.approx(0.19)
+    custom = s.replace({"fees.preset": "custom"})
+    assert Costs.from_settings(custom).round_trip_pct == pytest.approx(2 * (0.5 + 0.02))

@@ -10,11 +10,15 @@ pnl_pct is after fees and slippage on both sides: 100 * side * (exit - entry) / 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.core.candles import Candles
 from app.core.records import Outcome
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 WIN, LOSS, EXPIRED, UNDECIDED = 0, 1, 2, -1
 OUTCOME_WORDS = np.array([str(Outcome.WIN), str(Outcome.LOSS), str(Outcome.EXPIRED)])  # indexed by the codes above
@@ -22,12 +26,16 @@ OUTCOME_WORDS = np.array([str(Outcome.WIN), str(Outcome.LOSS), str(Outcome.EXPIR
 
 @dataclass(frozen=True)
 class Costs:
-    taker_pct: float = 0.10
+    taker_pct: float = 0.10  # the fee per side
     slippage_pct: float = 0.02
 
     @property
     def round_trip_pct(self) -> float:
         return 2.0 * (self.taker_pct + self.slippage_pct)
+
+    @staticmethod
+    def from_settings(settings: Settings) -> Costs:
+        return Costs(settings.fees.fee_pct, settings.fees.slippage_pct)
 
 
 def net_pnl_pct(side: np.ndarray | float, entry: np.ndarray | float, exit_price: np.ndarray | float,

@@ -17,6 +17,7 @@ import numpy as np
 from app.core import indicators, patterns
 from app.core.candles import Candles, segments
 from app.core.confluence import COMPONENTS, SideScores, Weights, score_sides
+from app.core.outcomes import Costs
 from app.core.records import Side
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class EngineConfig:
             weights=Weights(w.trend, w.momentum, w.volume, w.volatility, w.pattern),
             pattern_points=tuple((name, float(ps.patterns[name].points)) for name in ps.enabled),
             sl_atr=settings.risk.sl_atr, tp_atr=settings.risk.tp_atr, max_hold=settings.risk.max_hold_bars,
-            round_trip_pct=2.0 * (settings.fees.taker_pct + settings.fees.slippage_pct),
+            round_trip_pct=Costs.from_settings(settings).round_trip_pct,
             target_cost_multiple=settings.risk.target_cost_multiple, sides=settings.scanner.sides,
         )
 

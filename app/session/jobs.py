@@ -89,7 +89,7 @@ def backtest(settings: Settings, db_path: Path, req: BacktestRequest, control: C
             raise ScalpDeskError("no candles in the chosen period")
     source = "SIMULATED" if req.simulated else "FILES"
     cfg = EngineConfig.from_settings(settings)
-    costs = Costs(settings.fees.taker_pct, settings.fees.slippage_pct)
+    costs = Costs.from_settings(settings)
     floor = STORE_FLOOR if req.min_score is None else float(req.min_score)
     with Database(db_path) as db:
         result = run_backtest(datasets, {**settings.to_dict(), "data_source": source}, cfg, costs, db,
@@ -227,7 +227,7 @@ def strategy_search(settings: Settings, req: SearchRequest, control: Control | N
     if bad:
         raise ScalpDeskError(f"unknown side '{bad[0]}'; expected both, long or short")
     cfg = EngineConfig.from_settings(settings)
-    costs = Costs(settings.fees.taker_pct, settings.fees.slippage_pct)
+    costs = Costs.from_settings(settings)
     result = engine.search({tf: by_tf[tf] for tf in tfs}, cfg, costs, grid, min_trades=req.min_trades,
                            holdout_share=req.holdout_share, progress=ctl.part(0.02, 0.98).progress, cancel=ctl.cancel)
     if req.apply:

@@ -79,7 +79,7 @@ def engine_config(settings: Settings) -> EngineConfig:
 
 
 def costs_of(settings: Settings) -> Costs:
-    return Costs(settings.fees.taker_pct, settings.fees.slippage_pct)
+    return Costs.from_settings(settings)
 
 
 def timeframes_of(settings: Settings, override: str | None = None) -> list[str]:
@@ -368,7 +368,8 @@ def needs_rebuild(old: Settings, new: Settings) -> bool:
 
 _WORDS = {
     "confluence.min_score": "minimum score", "risk.sl_atr": "stop (ATR)", "risk.tp_atr": "target (ATR)",
-    "risk.max_hold_bars": "max hold", "fees.taker_pct": "taker fee", "fees.slippage_pct": "slippage",
+    "risk.max_hold_bars": "max hold", "fees.taker_pct": "fee per side", "fees.preset": "fee level",
+    "fees.slippage_pct": "slippage",
     "ml.min_probability": "ML minimum probability", "ml.enabled": "ML filter", "scanner.symbols": "symbols",
     "scanner.timeframe": "timeframe", "scanner.extra_timeframes": "extra timeframes",
     "scanner.source": "source", "scanner.exchange": "exchange", "scanner.interval_s": "scan interval",

@@ -17,7 +17,7 @@ from app.storage.db import Database
 
 BAND = 5.0
 RISK_KEYS = (("risk", "sl_atr"), ("risk", "tp_atr"), ("risk", "max_hold_bars"), ("risk", "target_cost_multiple"),
-             ("fees", "taker_pct"), ("fees", "slippage_pct"))
+             ("fees", "slippage_pct"))
 
 
 def band_of(score: float) -> float:
@@ -33,10 +33,16 @@ class RunTable:
 
 
 def _risk(settings: dict[str, Any]) -> tuple[Any, ...]:
+    """The settings that decide a backtest's outcomes: stop, target, hold, cost check, fee and slippage."""
+    from app.settings import FEE_PRESETS
+
     out = []
     for group, key in RISK_KEYS:
         value = (settings.get(group) or {}).get(key)
         out.append(None if value is None else float(value))
+    fees = settings.get("fees") or {}
+    fee = FEE_PRESETS.get(fees.get("preset", "custom"), fees.get("taker_pct"))
+    out.append(None if fee is None else float(fee))
     return tuple(out)
 
 
