@@ -155,3 +155,23 @@ def test_track_on_a_live_source_sends_its_alerts_and_a_replay_does_not(bot, isol
                                 "SIM_USDT-5m.csv"), "--db", str(tmp_path / "replay.sqlite"), "--config", str(cfg),
                                 "--json").stdout)
     assert replay["signals_opened"] > 0 and len(bot.received) == len(texts)  # history replayed: no stale alerts
+
+
+def test_a_signal_alert_carries_its_bands_expectancy_and_the_runs_verdict(tmp_path):
+    """Telegram shows what history says with the expectancy first and the verdict of the run it comes from."""
+    from app.core.outcomes import Costs
+    from app.core.signals import EngineConfig
+    from app.market.simulated import generate
+    from app.services.live.accuracy import AccuracyTable
+    from app.services.research.backtester import run_backtest
+    from app.storage.db import Database
+
+    data = list(generate(["DOGE/USDT", "SOL/USDT"], "5m", 6000, seed=4).values())
+    with Database(tmp_path / "a.sqlite") as db:
+        res = run_backtest(data, {}, EngineConfig(min_score=55.0, pattern_points=(("CDLENGULFING", 10.0),)),
+                           Costs(), db)
+        table = AccuracyTable.from_db(db)
+    s = {"side": "LONG", "symbol": "DOGE/USDT", "timeframe": "5m", "confluence_score": 57.0, "entry": 0.1,
+         "stop_loss": 0.099, "take_profit": 0.102, "ml_probability": None}
+    text = signal_message(s, table.text(57.0, "DOGE/USDT", "5m"))
+    assert f"run {res.run_id}: {res.verdict}" in text and "% per trade" in text
