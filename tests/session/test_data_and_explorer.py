@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import glob
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,7 +112,7 @@ def test_csv_of_a_run_and_of_live_signals_has_iso_times_with_the_zone(settings, 
     db = tmp_path / "c.sqlite"
     result = jobs.backtest(settings, db, jobs.BacktestRequest(sim_candles=6000, symbols=("BTC/USDT",)))
     out = jobs.export_csv(settings, db, jobs.ExportRequest(tmp_path / "run.csv", result.run_id))
-    rows = list(csv.DictReader(open(out["out"], encoding="utf-8")))
+    rows = list(csv.DictReader(Path(out["out"]).read_text(encoding="utf-8").splitlines()))
     assert out["rows"] == len(rows) == result.stored > 0
     first = rows[0]
     t = dt.datetime.fromisoformat(first["signal_time"])
@@ -119,7 +120,7 @@ def test_csv_of_a_run_and_of_live_signals_has_iso_times_with_the_zone(settings, 
     assert dt.datetime.fromisoformat(first["exit_time"]) > t
     _fill(db, 4)  # live signals, closed
     live = jobs.export_csv(settings, db, jobs.ExportRequest(tmp_path / "sub" / "live.csv"))
-    rows = list(csv.DictReader(open(live["out"], encoding="utf-8")))
+    rows = list(csv.DictReader(Path(live["out"]).read_text(encoding="utf-8").splitlines()))
     assert live["rows"] == len(rows) == 4
     assert rows[0]["signal_time"] == "2024-08-05T00:00:00+00:00"
     assert all(dt.datetime.fromisoformat(r["closed_at"]).tzinfo is not None for r in rows)
