@@ -43,6 +43,20 @@ def inventory(folder: Path | None = None, control: Control | None = None) -> lis
     return [h.to_dict() for h in ctl.call(lambda: scan(history_folder(folder), ctl.check))]
 
 
+def spans(files: list[str], control: Control | None = None) -> dict[str, tuple[int | None, int | None]]:
+    """First and last candle of each feather file (read from its date column; other formats are not read)."""
+    from app.market.history import describe_file
+
+    ctl = control or Control()
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for f in files:
+        ctl.check()
+        if f.lower().endswith(".feather"):
+            h = describe_file(Path(f))
+            out[f] = (h.first_ms, h.last_ms)
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ download
 @dataclass(frozen=True)
 class DownloadRequest:

@@ -87,4 +87,4 @@ def run_row(run: dict[str, Any]) -> dict[str, Any]:
 
 def _day(ms: int, minutes: bool = False) -> str:
     t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return t.strftime("%Y-%m-%d %H:%M UTC" if minutes else "%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
