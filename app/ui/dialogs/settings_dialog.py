@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTime, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -186,6 +187,9 @@ class SettingsDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if name in enabled else Qt.CheckState.Unchecked)
             box.addItem(item)
         box.setMinimumHeight(min(16, box.count()) * 20)
+        box.itemChanged.connect(_grey_unticked)
+        for i in range(box.count()):
+            _grey_unticked(box.item(i))
         return box
 
     # ------------------------------------------------------------------ values
@@ -370,3 +374,10 @@ class SettingsDialog(QDialog):
             return
         self.saved.emit(new)
         self.accept()
+
+
+def _grey_unticked(item: QListWidgetItem) -> None:
+    """An unticked pattern reads greyed out (the dark theme hides an empty check box)."""
+    want = QColor("#6b7079") if item.checkState() != Qt.CheckState.Checked else None
+    if item.data(Qt.ItemDataRole.ForegroundRole) != want:  # setting it emits itemChanged again
+        item.setData(Qt.ItemDataRole.ForegroundRole, want)

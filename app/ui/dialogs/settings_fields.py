@@ -27,6 +27,8 @@ HELP_WORDS = {  # help texts that name a choice by its code, said with the choic
     "scanner.top_n": "How many pairs 'The top N pairs by 24 h volume' watches",
     "scanner.quote": "Quote currency of the top-volume pairs, e.g. USDT",
     "reports.weekly_day": "The day the weekly report is made",
+    "pattern_scores.enabled": "Candlestick patterns that add their points to a setup's score (points from the "
+                              "pattern optimiser, else the defaults); unticked ones are ignored",
 }
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PAIR = re.compile(r"^[A-Z0-9]{2,20}/[A-Z0-9]{2,10}$")
