@@ -61,11 +61,16 @@ class Control:
                 done.set()
 
         threading.Thread(target=target, name="job-step", daemon=True).start()
-        while not done.wait(poll_s):
-            if self.cancel.is_set():
-                if done.wait(grace_s):
-                    break
-                raise CancelledError("cancelled")
+        try:
+            while not done.wait(poll_s):
+                if self.cancel.is_set():
+                    if done.wait(grace_s):
+                        break
+                    raise CancelledError("cancelled")
+        except KeyboardInterrupt:  # Ctrl+C on the command line: the step stops at its next check too
+            self.cancel.set()
+            done.wait(grace_s)
+            raise
         if "error" in box:
             raise box["error"]
         value: T = box["value"]
