@@ -66,3 +66,8 @@ def default_model_path() -> Path:
 
 def reports_dir() -> Path:
     return user_data_dir() / "reports"
+
+
+def history_dir() -> Path:
+    """Exchange history downloaded by the data manager, as freqtrade writes it (`BTC_USDT-5m.feather`)."""
+    return user_data_dir() / "history"

@@ -118,8 +118,11 @@ class ExchangeClient:
 
     # ------------------------------------------------------------ candles
     def fetch_candles(self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int = 1000,
-                      now_ms: int | None = None, page: int = 1000) -> Candles:
-        """Closed candles from `since_ms` (or the last `limit`), paging as needed; the forming one dropped."""
+                      now_ms: int | None = None, page: int = 1000,
+                      on_page: Callable[[int, int], None] | None = None) -> Candles:
+        """Closed candles from `since_ms` (or the last `limit`), paging as needed; the forming one dropped.
+        `on_page(page_start_ms, last_closed_open_ms)` runs before each page is requested (progress; it may raise to
+        stop a long download)."""
         tf = timeframe_ms(timeframe)
         if not self._markets_loaded:
             self.load_markets()
@@ -131,6 +134,8 @@ class ExchangeClient:
         rows: dict[int, list[float]] = {}
         cursor = start
         while cursor <= last_closed_open:
+            if on_page is not None:
+                on_page(cursor, last_closed_open)
             since = cursor
             batch: list[Any] = self._call(
                 f"candles of {symbol} {timeframe}",

@@ -10,6 +10,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ from app.errors import DataError
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD")
 TIME_COLUMNS = ("date", "timestamp", "time", "open_time", "datetime")
 OHLCV = ("open", "high", "low", "close", "volume")
+CSV_CHUNK_ROWS = 50_000  # a cancel is seen between chunks of a large CSV (about 0.25 s each)
+Check = Callable[[], None]
+
+
+def _no_check() -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ def _build(path: Path, time: np.ndarray, cols: dict[str, np.ndarray], line_of: n
 
 
 def _from_table(path: Path, header: list[str], rows: Any, line_of: np.ndarray, symbol: str | None,
-                timeframe: str | None) -> tuple[Candles, ImportReport]:
+                timeframe: str | None, check: Check = _no_check) -> tuple[Candles, ImportReport]:
     import pandas as pd
 
     names = [str(h).strip().lower() for h in header]
@@ -165,11 +172,15 @@ def _from_table(path: Path, header: list[str], rows: Any, line_of: np.ndarray, s
                 raise DataError(f"{path}: line {int(line_of[i])}: column '{tcol}' has {tvals.iloc[i]!r}; "
                                 f"expected epoch time or a date")
             time = (parsed.astype("int64") // 1_000_000).to_numpy()
-    cols = {k: _numeric_column(frame.iloc[:, names.index(k)], k, str(path), line_of) for k in OHLCV}
+    cols = {}
+    for k in OHLCV:
+        check()
+        cols[k] = _numeric_column(frame.iloc[:, names.index(k)], k, str(path), line_of)
+    check()
     return _build(path, np.asarray(time, dtype=np.int64), cols, line_of, symbol, timeframe)
 
 
-def _read_csv_text(path: Path, text: str, symbol: str | None, timeframe: str | None
+def _read_csv_text(path: Path, text: str, symbol: str | None, timeframe: str | None, check: Check = _no_check
                    ) -> tuple[Candles, ImportReport]:
     import pandas as pd
 
@@ -179,21 +190,26 @@ def _read_csv_text(path: Path, text: str, symbol: str | None, timeframe: str | N
     first = [x.strip() for x in lines[0].split(",")]
     has_header = not _is_number(first[0])
     try:
-        frame = pd.read_csv(io.StringIO(text), header=0 if has_header else None, dtype=str,
-                            skip_blank_lines=True, on_bad_lines="error")
+        reader = pd.read_csv(io.StringIO(text), header=0 if has_header else None, dtype=str,
+                             skip_blank_lines=True, on_bad_lines="error", chunksize=CSV_CHUNK_ROWS)
+        chunks = []
+        for chunk in reader:
+            check()
+            chunks.append(chunk)
+        frame = pd.concat(chunks) if len(chunks) > 1 else chunks[0]
     except (pd.errors.ParserError, ValueError) as exc:
         m = re.search(r"line (\d+)", str(exc))
         where = f"line {m.group(1)}: " if m else ""
         raise DataError(f"{path}: {where}malformed CSV ({str(exc).splitlines()[0]})") from None
     line_of = np.arange(len(frame)) + (2 if has_header else 1)
     if has_header:
-        return _from_table(path, list(frame.columns), frame, line_of, symbol, timeframe)
+        return _from_table(path, list(frame.columns), frame, line_of, symbol, timeframe, check)
     if frame.shape[1] < 6:
         raise DataError(f"{path}: line 1: expected at least 6 columns (time, open, high, low, close, volume), "
                         f"got {frame.shape[1]}")
     # Headerless: Binance Vision klines (12 columns) or plain time,open,high,low,close,volume.
     return _from_table(path, ["open_time", *OHLCV, *[f"x{i}" for i in range(frame.shape[1] - 6)]], frame,
-                       line_of, symbol, timeframe)
+                       line_of, symbol, timeframe, check)
 
 
 def _is_number(s: str) -> bool:
@@ -255,8 +271,10 @@ def _read_zip(path: Path, symbol: str | None, timeframe: str | None) -> tuple[Ca
     return _read_csv_text(path, text, symbol, timeframe)
 
 
-def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None = None
+def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None = None, check: Check = _no_check
               ) -> tuple[Candles, ImportReport]:
+    """One file's candles and what the import found. `check` runs between the steps of a large CSV (a cancel
+    raises there)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: file not found")
@@ -272,5 +290,6 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise DataError(f"{p}: is not UTF-8 text") from None
-        return _read_csv_text(p, text, symbol, timeframe)
+        check()
+        return _read_csv_text(p, text, symbol, timeframe, check)
     raise DataError(f"{p}: unknown format '{suffix}'; expected .feather, .csv, .json or .zip")

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.errors import CancelledError, ScalpDeskError
 from app.settings import Settings
@@ -21,6 +21,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,6 +42,39 @@ class Control:
     def part(self, lo: float, hi: float) -> Control:
         """A control whose 0..1 maps onto lo..hi of this one (a stage of a longer job)."""
         return Control(lambda f, m: self.progress_fn(lo + (hi - lo) * max(0.0, min(1.0, f)), m), self.cancel)
+
+    def call(self, fn: Callable[[], T], grace_s: float = 0.5, poll_s: float = 0.05) -> T:
+        """`fn()` in a helper thread, so that Cancel ends the job within `poll_s + grace_s` even while `fn` is in a
+        step it cannot leave (a first import, numba loading its cache, one long library call). `fn` checks this
+        control itself and stops at its next check; whatever it would return after a cancel is dropped, and it
+        stores nothing after one (every store is behind a check). If it ends within the grace, its own outcome
+        (a result, or the CancelledError it raised) is what the job reports."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name="job-step", daemon=True).start()
+        try:
+            while not done.wait(poll_s):
+                if self.cancel.is_set():
+                    if done.wait(grace_s):
+                        break
+                    raise CancelledError("cancelled")
+        except KeyboardInterrupt:  # Ctrl+C on the command line: the step stops at its next check too
+            self.cancel.set()
+            done.wait(grace_s)
+            raise
+        if "error" in box:
+            raise box["error"]
+        value: T = box["value"]
+        return value
 
 
 # ------------------------------------------------------------------------------------------------ backtest
@@ -68,13 +102,14 @@ STORE_FLOOR = 50.0  # a default backtest stores every band the threshold sweep r
 def backtest(settings: Settings, db_path: Path, req: BacktestRequest, control: Control | None = None) -> Any:
     """Load candles, run the backtest, store it; the result leads with expectancy, edge over random entries and
     the verdict (see app.services.research.backtester)."""
-    from app.core.outcomes import Costs
-    from app.core.signals import EngineConfig
-    from app.services.research.backtester import run_backtest
-    from app.services.research.datasets import load_datasets
-    from app.storage.db import Database
-
     ctl = control or Control()
+    return ctl.call(lambda: run_loaded(settings, db_path, req, load_candles(settings, req, ctl), ctl))
+
+
+def load_candles(settings: Settings, req: BacktestRequest, ctl: Control) -> tuple[list[Any], dict[str, Any]]:
+    """The request's series (pairs and period applied) and finer series for ambiguous candles."""
+    from app.services.research.datasets import load_datasets
+
     ctl.progress(0.0, "loading candles")
     datasets, fine = load_datasets(list(req.files) or None, req.sim_candles if req.simulated else None,
                                    req.timeframe, req.symbol, settings, check=ctl.check)
@@ -87,12 +122,26 @@ def backtest(settings: Settings, db_path: Path, req: BacktestRequest, control: C
         datasets = [c for c in datasets if len(c)]
         if not datasets:
             raise ScalpDeskError("no candles in the chosen period")
+    ctl.check()
+    return datasets, fine
+
+
+def run_loaded(settings: Settings, db_path: Path, req: BacktestRequest, loaded: tuple[list[Any], dict[str, Any]],
+               ctl: Control) -> Any:
+    from app.core.outcomes import Costs
+    from app.core.signals import EngineConfig
+    from app.services.research.backtester import run_backtest
+    from app.storage.db import Database
+
+    datasets, fine = loaded
     source = "SIMULATED" if req.simulated else "FILES"
     cfg = EngineConfig.from_settings(settings)
     costs = Costs.from_settings(settings)
     floor = STORE_FLOOR if req.min_score is None else float(req.min_score)
+    described = {**settings.to_dict(), "data_source": source, "data_files": list(req.files),
+                 "period": [req.start_ms, req.end_ms]}
     with Database(db_path) as db:
-        result = run_backtest(datasets, {**settings.to_dict(), "data_source": source}, cfg, costs, db,
+        result = run_backtest(datasets, described, cfg, costs, db,
                               min_score=floor, fine=fine, progress=ctl.part(0.02, 1.0).progress, cancel=ctl.cancel,
                               n_jobs=req.jobs, dask_scheduler=req.dask_scheduler,
                               risk_per_trade_pct=settings.risk.risk_per_trade_pct, source=source)
@@ -156,10 +205,14 @@ class ReportRequest:
 
 
 def report(settings: Settings, db_path: Path, req: ReportRequest, control: Control | None = None) -> dict[str, Any]:
+    ctl = control or Control()
+    return ctl.call(lambda: _report(db_path, req, ctl))
+
+
+def _report(db_path: Path, req: ReportRequest, ctl: Control) -> dict[str, Any]:
     from app.services.reporting.pdf import gather, period_of, render
     from app.storage.db import Database
 
-    ctl = control or Control()
     ctl.progress(0.05, "reading signals")
     period = period_of(req.period, req.end, req.start)
     with Database(db_path) as db:
@@ -171,7 +224,27 @@ def report(settings: Settings, db_path: Path, req: ReportRequest, control: Contr
     pages = len(PdfReader(str(out)).pages)
     ctl.progress(1.0, "done")
     return {"out": str(out), "period": req.period, "from": period.start.isoformat(), "to": period.end.isoformat(),
-            "signals": data["summary"]["signals"], "pages": pages, "verdict": data.get("verdict")}
+            "signals": data["summary"]["signals"], "pages": pages, "verdict": data.get("verdict"),
+            "run_id": req.run_id}
+
+
+# ------------------------------------------------------------------------------------------------ CSV export
+@dataclass(frozen=True)
+class ExportRequest:
+    out: Path
+    run_id: int | None = None  # a backtest run's signals instead of the live ones
+
+
+def export_csv(settings: Settings, db_path: Path, req: ExportRequest, control: Control | None = None
+               ) -> dict[str, Any]:
+    """Live signals, or one backtest run's signals, as CSV with ISO-8601 times (UTC, zone written out)."""
+    from app.services.reporting.export import export_csv as write
+
+    ctl = control or Control()
+    ctl.progress(0.1, "reading signals")
+    rows = ctl.call(lambda: write(db_path, req.out, run_id=req.run_id, check=ctl.check))
+    ctl.progress(1.0, "done")
+    return {"out": str(req.out), "rows": rows, "run_id": req.run_id}
 
 
 # ------------------------------------------------------------------------------------------------ strategy search

@@ -135,3 +135,23 @@ def load_signals(db: Database, run_id: int, with_features: bool = False) -> dict
         out["features"] = (np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
                            if blobs and all(b is not None for b in blobs) else None)
     return out
+
+
+def delete_run(db: Database, run_id: int) -> None:
+    """A run and its signals (a cancelled backtest leaves nothing behind)."""
+    db.write("DELETE FROM backtest_runs WHERE id = ?", (run_id,))
+
+
+TRADE_COLUMNS = ("id", "symbol", "timeframe", "signal_time", "side", "entry", "stop_loss", "take_profit",
+                 "confluence_score", "outcome", "ambiguous", "exit_time", "exit_price", "pnl_pct", "bars_held")
+
+
+def trade_columns(db: Database, run_id: int) -> dict[str, np.ndarray]:
+    """A run's decided signals as columns in time order, without the JSON and feature blobs (the trade list)."""
+    rows = db.query(f"SELECT {', '.join(TRADE_COLUMNS)} FROM backtest_signals WHERE run_id = ? "
+                    "ORDER BY signal_time, id", (run_id,))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(TRADE_COLUMNS)
+    kinds = {"id": np.int64, "signal_time": np.int64, "exit_time": np.int64, "bars_held": np.int64,
+             "ambiguous": bool, "symbol": object, "timeframe": object, "side": object, "outcome": object}
+    return {name: np.array(col, dtype=kinds.get(name, np.float64)) for name, col in zip(TRADE_COLUMNS, cols,
+                                                                                         strict=True)}

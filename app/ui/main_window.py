@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -194,7 +193,8 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         t = self.menuBar().addMenu("&Tools")
-        action(t, "Run &backtest…", self.open_backtest, "Ctrl+B")
+        action(t, "&Backtest explorer…", self.open_backtest, "Ctrl+B")
+        action(t, "&Data manager…", self.open_data_manager, "Ctrl+D")
         action(t, "&Train model…", self.open_train, "Ctrl+T")
         action(t, "Optimise &threshold…", lambda: self.open_optimise("thresholds"), "Ctrl+Shift+T")
         action(t, "Optimise &patterns…", lambda: self.open_optimise("patterns"), "Ctrl+Shift+P")
@@ -365,7 +365,15 @@ class MainWindow(QMainWindow):
 
         dlg = BacktestDialog(self.jobs, self.settings, self.db_path, self)
         dlg.job_done.connect(lambda _r: self.reload_worker.emit())
+        show_trade = getattr(self, "show_trade", None)  # the chart's side (desk); without it no trade is drawn
+        if show_trade is not None:
+            dlg.trade_selected.connect(show_trade)
         return self._open(dlg)
+
+    def open_data_manager(self) -> Any:
+        from app.ui.dialogs import DataManagerDialog
+
+        return self._open(DataManagerDialog(self.jobs, self.settings, self))
 
     def build_history(self) -> Any:
         """First start: a backtest (files if chosen, else the simulated market), then training, both in the
@@ -403,7 +411,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> Any:
         from app.ui.dialogs import SettingsDialog
 
-        dlg = SettingsDialog(self.settings, self)
+        dlg = SettingsDialog(self.settings, self, jobs=self.jobs)
         dlg.saved.connect(self.on_settings_saved)
         return self._open(dlg)
 
@@ -420,39 +428,15 @@ class MainWindow(QMainWindow):
     def import_history(self) -> None:
         self.open_backtest().choose()
 
-    def export_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export signals", "signals.csv", "CSV (*.csv)")
-        if path:
-            from app.ui.workers import Job
+    def export_csv(self) -> Any:
+        from app.ui.dialogs import CsvExportDialog
 
-            db_path = self.db_path
+        return self._open(CsvExportDialog(self.jobs, self.settings, self.db_path, self))
 
-            def run(progress: Any, cancel: Any) -> str:
-                from app.services.reporting.export import export_csv
+    def export_report(self) -> Any:
+        from app.ui.dialogs import PdfExportDialog
 
-                return export_csv(db_path, Path(path))
-
-            job = Job("export-csv", run)
-            job.signals.finished.connect(lambda p: self.statusBar().showMessage(f"Exported to {p}", 8000))
-            job.signals.failed.connect(lambda m: QMessageBox.warning(self, "Export failed", m))
-            self.jobs.submit(job)
-
-    def export_report(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PDF report", "scalpdesk-report.pdf", "PDF (*.pdf)")
-        if path:
-            from app.ui.workers import Job
-
-            db_path, settings = self.db_path, self.settings
-
-            def run(progress: Any, cancel: Any) -> str:
-                from app.services.reporting.pdf import render_report
-
-                return str(render_report(db_path, Path(path), "daily", settings=settings))
-
-            job = Job("report", run)
-            job.signals.finished.connect(lambda p: self.statusBar().showMessage(f"Report written to {p}", 8000))
-            job.signals.failed.connect(lambda m: QMessageBox.warning(self, "Report failed", m))
-            self.jobs.submit(job)
+        return self._open(PdfExportDialog(self.jobs, self.settings, self.db_path, self))
 
     def about(self) -> None:
         from app.ui.dialogs import about_text

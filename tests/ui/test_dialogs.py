@@ -8,8 +8,10 @@ import pytest
 
 from app import paths
 from app.settings import load
+from app.storage.db import Database
 from app.ui.dialogs import BacktestDialog, OptimiseDialog, SettingsDialog, TrainDialog
 from app.ui.workers import JobManager
+from tests.cancel_probe import stage_reached
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def _run(qtbot, dlg, timeout=240_000):
     return dlg.result
 
 
-def test_backtest_train_and_optimise_dialogs(qtbot, jobs):
+def test_backtest_train_and_optimise_dialogs(qtbot, qtmodeltester, jobs):
     settings = load()
     db = paths.default_db_path()
     bt = BacktestDialog(jobs, settings, db)
@@ -33,17 +35,21 @@ def test_backtest_train_and_optimise_dialogs(qtbot, jobs):
     r = _run(qtbot, bt)
     assert r["stored_signals"] > 300 and r["simulated"]
     assert "SIMULATED" in bt.summary.text() and bt.buckets.rowCount() == len(r["by_score"])
+    for model in (bt.buckets, bt.per_pair, bt.trades):
+        qtmodeltester.check(model)
 
     tr = TrainDialog(jobs, settings, db, paths.default_model_path())
     qtbot.addWidget(tr)
     r = _run(qtbot, tr)
     assert r["samples"] > 300 and tr.reliability.rowCount() > 0
+    qtmodeltester.check(tr.reliability)
     assert ("ENABLED" in tr.summary.text()) == r["enabled"]
 
     opt = OptimiseDialog(jobs, settings, db, "thresholds")
     qtbot.addWidget(opt)
     r = _run(qtbot, opt)
     assert opt.table.rowCount() == 8
+    qtmodeltester.check(opt.table)
     assert opt.apply_button.isEnabled() == bool(r["applicable"])  # only a threshold that made money on the holdout
     if r["applicable"]:
         with qtbot.waitSignal(opt.applied, timeout=5000):
@@ -58,18 +64,28 @@ def test_backtest_train_and_optimise_dialogs(qtbot, jobs):
     qtbot.addWidget(pat)
     r = _run(qtbot, pat)
     assert pat.table.rowCount() == len(r["patterns"])
+    qtmodeltester.check(pat.table)
     assert pat.apply_button.isEnabled() == (not r["message"])
 
 
-def test_backtest_dialog_cancel_stores_nothing(qtbot, jobs):
-    dlg = BacktestDialog(jobs, load(), paths.default_db_path())
+@pytest.mark.parametrize("stage", ["analysing", "storing"])
+def test_backtest_dialog_cancel_stops_within_a_second_and_stores_nothing(qtbot, jobs, stage):
+    db = paths.default_db_path()
+    dlg = BacktestDialog(jobs, load(), db)
     qtbot.addWidget(dlg)
-    dlg.sim_candles.setValue(200_000)
+    dlg.sim_candles.setValue(60_000)
     dlg.open()
-    dlg.run_button.click()
-    dlg.cancel_button.click()
-    qtbot.waitUntil(lambda: dlg.job is None, timeout=120_000)
-    assert "Cancelled" in dlg.status.text() or "Failed" not in dlg.status.text()
+    with stage_reached(stage) as reached:
+        dlg.run_button.click()
+        qtbot.waitUntil(reached.is_set, timeout=120_000)
+        dlg.cancel_button.click()
+        qtbot.waitUntil(lambda: dlg.job is None, timeout=10_000)
+    assert dlg.status.text() == dlg.cancelled_text
+    assert dlg.cancel_latency_s is not None and dlg.cancel_latency_s < 1.0
+    assert dlg.run_button.isEnabled() and not dlg.cancel_button.isEnabled() and dlg.result is None
+    with Database(db) as d:
+        assert d.query("SELECT COUNT(*) AS n FROM backtest_runs")[0]["n"] == 0
+        assert d.query("SELECT COUNT(*) AS n FROM backtest_signals")[0]["n"] == 0
 
 
 def test_settings_dialog_rejects_invalid_and_saves_valid(qtbot):
@@ -79,9 +95,10 @@ def test_settings_dialog_rejects_invalid_and_saves_valid(qtbot):
     editor, _ = dlg.editors["confluence.min_score"]
     save = dlg.buttons.button(dlg.buttons.StandardButton.Save)
     editor.setText("150")
-    assert not save.isEnabled() and "confluence.min_score" in dlg.error.text()
+    assert not save.isEnabled()
+    assert dlg.error.text() == "Minimum confluence score: 150 is out of range; expected 0 to 100"
     editor.setText("abc")
-    assert not save.isEnabled() and "must be a number" in dlg.error.text()
+    assert not save.isEnabled() and dlg.error.text() == "Minimum confluence score: must be a number, got 'abc'"
     editor.setText("72")
     assert save.isEnabled() and dlg.error.text() == ""
     with qtbot.waitSignal(dlg.saved, timeout=5000):

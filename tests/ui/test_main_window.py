@@ -149,5 +149,5 @@ def test_first_start_offers_to_build_history(window, qtbot):
     assert w.latest is not None and not w.latest.has_history
     assert w.history_button.isVisibleTo(w)
     dlg = w.build_history()
-    assert dlg.isVisible() and dlg.windowTitle() == "Run backtest"
+    assert dlg.isVisible() and dlg.windowTitle() == "Backtest explorer"
     dlg.reject()

@@ -59,19 +59,29 @@ def symbol_seed(symbol: str, timeframe: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(f"{symbol} {timeframe}".encode())])
 
 
+def _stop(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise CancelledError("backtest cancelled")
+
+
 def backtest_symbol(candles: Candles, cfg: EngineConfig, costs: Costs, min_score: float,
                     fine: Candles | None = None, draws: int = DRAWS, seed: int = SEED,
                     cancel: threading.Event | None = None) -> SymbolResult:
     """Signals, outcomes, features and the random-entry baseline of one symbol (a pure function: safe in a thread
-    or another process)."""
+    or another process). A cancel is seen between its stages (the longest, analysing, takes about 0.2 s per
+    100k candles)."""
     an = analyse(candles, cfg)
+    _stop(cancel)
     every = signals_from_analysis(an, cfg, min_score=min_score)
     batch = every.select(~every.provisional)  # the last candle's signal has no next open yet
+    _stop(cancel)
     lab = label(candles, batch.index, batch.side, batch.entry, batch.stop_loss, batch.take_profit,
                 cfg.max_hold, costs, fine=fine)
     done = lab.decided
     b = batch.select(done)
+    _stop(cancel)
     feats = MLFeatureExtractor().extract(an, b.index, b.side, b.score, b.components, b.patterns)
+    _stop(cancel)
     cols = {
         "signal_time": b.time, "side": b.side, "entry": b.entry, "stop_loss": b.stop_loss,
         "take_profit": b.take_profit, "score": b.score, "components": b.components,
@@ -84,15 +94,16 @@ def backtest_symbol(candles: Candles, cfg: EngineConfig, costs: Costs, min_score
     best = np.maximum(an.long.score, an.short.score)
     skipped = int(np.sum(best[every.cost_skipped - an.offset] >= cfg.min_score))
     cand = baseline.candidates(an, cfg)
+    _stop(cancel)
     rng = symbol_seed(candles.symbol, candles.timeframe, seed)
     sides = b.side[headline]
     parts = []
     per_chunk = max(1, _CHUNK_ENTRIES // max(1, len(sides)))
     for start in range(0, draws, per_chunk):
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("backtest cancelled")
+        _stop(cancel)
         r = baseline.random_entries(an, cand, sides, min(per_chunk, draws - start), rng, cfg, costs, fine)
         parts.append(Daily.of(r.pnl, r.time, 1.0 / draws))
+    _stop(cancel)
     along = baseline.always(an, cand, 1, cfg, costs, fine)
     ashort = baseline.always(an, cand, -1, cfg, costs, fine)
     return SymbolResult(candles.symbol, candles.timeframe, describe(candles), cols, int((~done).sum()), skipped,
@@ -142,19 +153,18 @@ def _run_tasks(tasks: list[Task], progress: Progress, cancel: threading.Event | 
         return results
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="backtest") as pool:
-        pending = {pool.submit(backtest_symbol, **t._asdict(), cancel=cancel) for t in tasks}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                if cancel is not None and cancel.is_set():
-                    raise CancelledError("backtest cancelled")
-                for fut in done:
-                    results.append(fut.result())
-                    progress(len(results) / total, f"{results[-1].symbol} done")
-        finally:
-            for fut in pending:
-                fut.cancel()
+    pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="backtest")
+    pending = {pool.submit(backtest_symbol, **t._asdict(), cancel=cancel) for t in tasks}
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            _stop(cancel)
+            for fut in done:
+                results.append(fut.result())
+                progress(len(results) / total, f"{results[-1].symbol} done")
+    finally:
+        # after a cancel, do not wait for running tasks: they stop at their own next stage
+        pool.shutdown(wait=cancel is None or not cancel.is_set(), cancel_futures=True)
     return results
 
 
@@ -272,17 +282,24 @@ def run_backtest(datasets: list[Candles], settings_dict: dict[str, Any], cfg: En
     results.sort(key=lambda r: (r.symbol, r.timeframe))
     if cancel is not None and cancel.is_set():
         raise CancelledError("backtest cancelled")
-    report(0.8, "storing signals")
+    report(0.8, "statistics")
     run_id = repo.create_run(db, settings_dict, [r.description for r in results], floor, cfg.max_hold,
                              list(FEATURE_NAMES))
-    try:
-        rows = [row for r in results for row in _rows(run_id, r)]
-        repo.insert_signals(db, rows, cancel=cancel)
+    try:  # statistics before storing: a cancel then has only the run's row to remove, not its signals
+        result = summarise(results, cfg, costs, floor, risk_per_trade_pct, source, run_id, draws, seed,
+                           check=lambda: _stop(cancel))
+        report(0.9, "storing signals")
+        rows: list[tuple[Any, ...]] = []
+        for r in results:
+            _stop(cancel)
+            rows += _rows(run_id, r)
+        repo.insert_signals(db, rows, cancel=cancel)  # one transaction, rolled back on a cancel
+    except CancelledError:
+        repo.delete_run(db, run_id)  # a cancelled backtest leaves nothing behind
+        raise
     except BaseException:
         repo.finish_run(db, run_id, {}, status="failed")
         raise
-    report(0.9, "statistics")
-    result = summarise(results, cfg, costs, floor, risk_per_trade_pct, source, run_id, draws, seed)
     repo.finish_run(db, run_id, {"candles": result.candles, "signals": result.summary["signals"],
                                  "stored": result.stored, "verdict": result.verdict,
                                  "expectancy_pct": result.summary["expectancy_pct"],
@@ -308,7 +325,9 @@ def merge_columns(results: list[SymbolResult]) -> dict[str, np.ndarray]:
 
 
 def summarise(results: list[SymbolResult], cfg: EngineConfig, costs: Costs, floor: float, risk_pct: float,
-              source: str, run_id: int, draws: int = DRAWS, seed: int = SEED) -> BacktestResult:
+              source: str, run_id: int, draws: int = DRAWS, seed: int = SEED,
+              check: Callable[[], None] = lambda: None) -> BacktestResult:
+    """The statistics of the stored signals; `check` runs between its steps (each well under a second)."""
     m = merge_columns(results)
     head = m["score"] >= cfg.min_score
     h = {k: v[head] for k, v in m.items()}
@@ -317,16 +336,25 @@ def summarise(results: list[SymbolResult], cfg: EngineConfig, costs: Costs, floo
     summary = stats.summary(names, h["pnl_pct"], h["bars_held"])
     summary["profitable_share"] = float(np.mean(h["pnl_pct"] > 0)) if len(h["pnl_pct"]) else None
     summary["wins_losing_after_costs"] = int(np.sum(win & (h["pnl_pct"] <= 0)))
+    check()
     edge = edge_report(Daily.of(h["pnl_pct"], h["signal_time"]), Daily.merge([r.random for r in results]), draws,
                        Daily.merge([r.always_long for r in results]), Daily.merge([r.always_short for r in results]),
                        seed=seed)
+    check()
     entry_ms = h["signal_time"] + h["tf_ms"]
     stop_pct = 100.0 * np.abs(h["entry"] - h["stop_loss"]) / h["entry"]
     port = simulate(h["symbol"], entry_ms, h["exit_time"] + h["tf_ms"], h["pnl_pct"], stop_pct, risk_pct)
     cts = cost_to_stop(costs.round_trip_pct, h["entry"], h["stop_loss"])
+    check()
     groups_all = stats.Groups(m["outcome"] == 0, m["pnl_pct"], m["signal_time"], seed=seed)
     groups = stats.Groups(win, h["pnl_pct"], h["signal_time"], seed=seed)
+    by_score = stats.score_bands(groups_all, m["score"], floor)
+    check()
+    tables = stats.breakdowns(groups, h["symbol"], h["side"], h["signal_time"])
+    check()
     halves = _halves(results, h, win, seed)
+    check()
+    by_pattern = _by_pattern(results, cfg.min_score)
     data = [{k: v for k, v in r.description.items() if k != "gap_list"} for r in results]
     return BacktestResult(
         run_id=run_id, source=source, candles=int(sum(d["candles"] for d in data)), min_score=cfg.min_score,
@@ -334,11 +362,10 @@ def summarise(results: list[SymbolResult], cfg: EngineConfig, costs: Costs, floo
         edge=edge, portfolio=port, break_even_win_rate=break_even_win_rate(h["pnl_pct"], win),
         cost_to_stop=float(np.mean(cts)) if len(cts) else None,
         skipped_for_costs=int(sum(r.skipped_for_costs for r in results)),
-        by_score=stats.score_bands(groups_all, m["score"], floor),
-        tables=stats.breakdowns(groups, h["symbol"], h["side"], h["signal_time"]), halves=halves, data=data,
+        by_score=by_score, tables=tables, halves=halves, data=data,
         undecided=int(sum(r.undecided for r in results)), ambiguous=int(np.sum(h["ambiguous"])),
         stored=len(m["score"]),
-        extra={"by_pattern": _by_pattern(results, cfg.min_score), "per_symbol_series": len(results),
+        extra={"by_pattern": by_pattern, "per_symbol_series": len(results),
                "simulated": source == "SIMULATED"})
 
 

@@ -24,7 +24,7 @@ def load_datasets(files: list[str] | None, sim: int | None, timeframe: str | Non
     loaded = []
     for f in files or []:
         check()
-        loaded.append(load_file(f, symbol=symbol)[0])
+        loaded.append(load_file(f, symbol=symbol, check=check)[0])
     if not loaded:
         raise DataError("no data files given")
     tfs = sorted({c.timeframe for c in loaded}, key=timeframe_ms)
