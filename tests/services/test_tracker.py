@@ -242,3 +242,13 @@ def test_candles_out_of_order_and_duplicated_are_merged_once(tmp_path):
                                                                  ("time", "open", "high", "low", "close", "volume")))
         buf, n = pipe._merge(("BTC/USDT", "5m"), shuffled)
         assert n == 310 and np.all(np.diff(buf.time) == 300_000)
+
+
+def test_a_small_later_run_does_not_replace_the_history_a_large_one_measured(tmp_path):
+    from app.services.live.accuracy import AccuracyTable
+
+    data = list(generate(["BTC/USDT", "ETH/USDT"], "5m", 6000, seed=8).values())
+    with Database(tmp_path / "a.sqlite") as db:
+        big = run_backtest(data, {}, CFG, COSTS, db, n_jobs=1)
+        run_backtest([data[0].slice(0, 1500)], {}, CFG, COSTS, db, n_jobs=1)  # an explorer's one-pair week
+        assert AccuracyTable.from_db(db).run_id == big.run_id

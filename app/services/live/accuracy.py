@@ -84,15 +84,20 @@ class AccuracyTable:
 
     @classmethod
     def from_db(cls, db: Database, settings: Any = None) -> AccuracyTable:
-        """The latest finished run per timeframe whose risk settings equal `settings`' (any run when None)."""
+        """Per timeframe, the finished run with the most stored signals (the newest of equals) among those whose
+        risk settings equal `settings`' (any run when None): a quick one-week explorer run does not replace the
+        history a large backtest measured."""
         want = _risk(settings.to_dict()) if settings is not None else None
-        tables: dict[str, RunTable] = {}
-        for run in repo.finished_runs(db):
+        best: dict[str, tuple[int, dict[str, Any]]] = {}
+        for run in repo.finished_runs(db):  # newest first: a later equal-sized run does not displace it
             if want is not None and _risk(run["settings"] or {}) != want:
                 continue
-            for tf in {d.get("timeframe") for d in run["data"] or []} - set(tables) - {None}:
-                tables[str(tf)] = _table(db, run, str(tf))
-        return cls(tables, want)
+            counts = run.get("counts") or {}
+            size = int(counts.get("stored", counts.get("signals", 0)) or 0)
+            for tf in {d.get("timeframe") for d in run["data"] or []} - {None}:
+                if str(tf) not in best or size > best[str(tf)][0]:
+                    best[str(tf)] = (size, run)
+        return cls({tf: _table(db, run, tf) for tf, (_, run) in best.items()}, want)
 
     def lookup(self, score: float, symbol: str | None = None, timeframe: str | None = None) -> dict[str, Any]:
         """The band of `score`: the symbol's own figures when it has enough signals there, else all symbols'.

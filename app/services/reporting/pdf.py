@@ -130,13 +130,15 @@ def gather(db: Database, period: Period, run_id: int | None = None) -> dict[str,
 
 
 def _latest_verdict(db: Database) -> dict[str, Any] | None:
-    """The newest finished backtest's verdict (the edge over chance is measured there, never on live data)."""
-    for run in repo.finished_runs(db):
-        result = run.get("summary")
-        if result and result.get("verdict"):
-            return {"run_id": run["id"], "verdict": result["verdict"], "verdict_text": result.get("verdict_text", ""),
-                    "expectancy": result.get("expectancy"), "source": result.get("source")}
-    return None
+    """The verdict of the backtest the live accuracy comes from (the edge over chance is measured there, never on
+    live data)."""
+    v = AccuracyTable.from_db(db).verdict()
+    if v is None:
+        return None
+    run = repo.get_run(db, v["run_id"]) or {}
+    result = run.get("summary") or {}
+    return {"run_id": v["run_id"], "verdict": v["verdict"], "verdict_text": v["text"],
+            "expectancy": result.get("expectancy"), "source": result.get("source")}
 
 
 def _fmt(x: Any, spec: str, none: str = "n/a") -> str:
