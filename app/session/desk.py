@@ -52,7 +52,8 @@ class Desk:
             return wl.rows(symbols, tf, p.buffers, quotes, count, problems)
 
         return s.snapshot(now_s, watchlist=rows, ticks=dict(wl.ticks), timeframes=tuple(p.timeframes),
-                          min_score=s.settings.confluence.min_score, symbols_watched=len(symbols))
+                          min_score=s.settings.confluence.min_score, symbols_watched=len(symbols),
+                          clock_ms=int(s.watch.clock() * 1000))
 
     def chart(self, symbol: str, timeframe: str | None = None) -> ChartData | None:
         s = self.session

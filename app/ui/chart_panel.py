@@ -84,6 +84,7 @@ class ChartPanel(QWidget):
         self.tf_box.activated.connect(self._picked)
         self.chart.set_overlays(self.chosen_overlays())
         self.trade_mode = False  # a backtest trade is shown: live candles do not replace it
+        self._choices: tuple[list[str], list[str]] = ([], [])
 
     # ---------------------------------------------------------------- choices
     def chosen_overlays(self) -> set[str]:
@@ -101,6 +102,9 @@ class ChartPanel(QWidget):
 
     def set_choices(self, symbols: list[str], timeframes: list[str]) -> None:
         """The watched pairs and timeframes (kept as they are when unchanged: the user may be choosing)."""
+        if (symbols, timeframes) == self._choices:
+            return
+        self._choices = (list(symbols), list(timeframes))
         for box, items in ((self.symbol_box, symbols), (self.tf_box, timeframes)):
             if [box.itemText(k) for k in range(box.count())] != items:
                 current = box.currentText()

@@ -44,6 +44,7 @@ class CandleChart(pg.GraphicsLayoutWidget):
         self.follow = True
         self.shown_overlays: set[str] = set()
         self._levels: tuple[float, ...] = ()
+        self._level_values: dict[str, float | None] = {}
         self._y: tuple[float, float] = (0.0, 0.0)
         self._indicators: tuple[np.ndarray, dict[str, np.ndarray]] = (np.empty(0), {})
         self._vol_top = 0.0
@@ -107,16 +108,18 @@ class CandleChart(pg.GraphicsLayoutWidget):
             for name, colour in (("entry", "#5b6b7f"), ("stop", "#d64545"), ("target", "#2e9d57"))}
         for line in self.level_lines.values():
             line.setVisible(False)
-            line.setZValue(5)
+            line.setZValue(8)  # the price tags above the markers
             self.price.addItem(line, ignoreBounds=True)
         self.last_line = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(GREY, style=Qt.PenStyle.DotLine), label="",
                                          labelOpts={"position": 0.03, "color": "#ffffff", "fill": "#3a4049",
                                                     "anchors": [(0, 0.5), (0, 0.5)]})
         self.last_line.setVisible(False)
         self.price.addItem(self.last_line, ignoreBounds=True)
-        self.markers = pg.ScatterPlotItem(size=11, hoverable=True, tip=lambda x, y, data: data)
+        self.markers = pg.ScatterPlotItem(size=12, hoverable=True, tip=lambda x, y, data: data)
+        self.markers.setZValue(6)
         self.price.addItem(self.markers)
-        self.trade_path = pg.PlotDataItem(pen=pg.mkPen("#c8c8c8", width=1, style=Qt.PenStyle.DotLine))
+        self.trade_path = pg.PlotDataItem(pen=pg.mkPen("#e0b84c", width=2, style=Qt.PenStyle.DashLine))
+        self.trade_path.setZValue(5)
         self.price.addItem(self.trade_path, ignoreBounds=True)
         self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(GREY, width=1))
         self.hline = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(GREY, width=1))
@@ -135,8 +138,9 @@ class CandleChart(pg.GraphicsLayoutWidget):
         """The candles of a pair: when they are the ones shown plus newer ones, only those are added (the last
         shown one may be revised). Returns the number of candles drawn anew."""
         x = np.asarray(t_ms, dtype=np.float64) / 1000.0
-        if tick is not None:
+        if tick is not None and tick != self.tick:
             self.tick = self.price_axis.tick = tick
+            self._label_levels()  # the tags were written in the previous pair's tick size
         d = self.data
         same = symbol == self.symbol and timeframe == self.timeframe and len(d) > 0 and len(x) > 0
         if same:
@@ -157,7 +161,6 @@ class CandleChart(pg.GraphicsLayoutWidget):
                   c=np.asarray(c, float), v=np.asarray(v, float))
             self.candles.reset()
             self.vol_bars.reset()
-            self.clear_trade()
             if self.follow:
                 self.follow_live(force=True)
             return len(x)
@@ -222,17 +225,24 @@ class CandleChart(pg.GraphicsLayoutWidget):
     # ---------------------------------------------------------------- levels and markers
     def show_levels(self, entry: float | None, stop: float | None, target: float | None) -> None:
         """The selected signal's lines with price tags (None: hidden); the y range takes them in."""
-        values = {"entry": entry, "stop": stop, "target": target}
-        words = {"entry": "Entry", "stop": "SL", "target": "TP"}
+        self._level_values = {"entry": entry, "stop": stop, "target": target}
         for name, line in self.level_lines.items():
-            value = values[name]
+            value = self._level_values[name]
             line.setVisible(value is not None)
             if value is not None:
                 line.setValue(value)
-                rel = "" if name == "entry" or not entry else f" ({(value / entry - 1) * 100:+.2f}%)"
-                line.label.setFormat(f"{words[name]} {format_price(value, self.tick)}{rel}")
+        self._label_levels()
         self._levels = tuple(v for v in (entry, stop, target) if v is not None)
         self._fit_y()
+
+    def _label_levels(self) -> None:
+        values = self._level_values
+        entry = values.get("entry")
+        for name, words in (("entry", "Entry"), ("stop", "SL"), ("target", "TP")):
+            value = values.get(name)
+            if value is not None:
+                rel = "" if name == "entry" or not entry else f" ({(value / entry - 1) * 100:+.2f}%)"
+                self.level_lines[name].label.setFormat(f"{words} {format_price(value, self.tick)}{rel}")
 
     def clear_levels(self) -> None:
         self.show_levels(None, None, None)

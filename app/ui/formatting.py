@@ -7,7 +7,7 @@ import datetime as dt
 
 from app.core.prices import format_price, format_volume
 
-__all__ = ["Clock", "elapsed_text", "format_price", "format_volume", "pct_text"]
+__all__ = ["Clock", "ago_text", "elapsed_text", "format_price", "format_volume", "pct_text"]
 
 
 class Clock:
@@ -62,6 +62,18 @@ def elapsed_text(seconds: float) -> str:
     if d:
         return f"{d}d {h:02d}h"
     return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s"
+
+
+def ago_text(seconds: float) -> str:
+    """A coarse age for a list: 45s, 12m, 2h 15m, 3d 4h."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
 def pct_text(x: float | None, digits: int = 2) -> str:

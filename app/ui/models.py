@@ -77,6 +77,12 @@ class KeyedTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
 
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """One call into Python per cell painted instead of two (the default asks rowCount and columnCount)."""
+        if 0 <= row < len(self._rows) and 0 <= column < len(self.columns) and not parent.isValid():
+            return self.createIndex(row, column)
+        return QModelIndex()
+
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
             col = self.columns[section]
@@ -153,10 +159,13 @@ class KeyedTableModel(QAbstractTableModel):
     def _format(self, row: Any) -> list[str]:
         return [self.text(row, col) for col in self.columns]
 
+    def cells(self, row: Any) -> tuple[list[str], list[QColor | None], QColor | None]:
+        """A row's texts, colours and background (a model may work them out in one go)."""
+        return self._format(row), [self.colour(row, col) for col in self.columns], self.background(row)
+
     def _store(self, pos: int, row: Any) -> None:
         """Row `pos` holds `row`: its texts and colours are worked out now, once (a paint only reads them)."""
-        cols = self.columns
-        cells = (self._format(row), [self.colour(row, col) for col in cols], self.background(row))
+        cells = self.cells(row)
         if pos == len(self._rows):
             self._rows.append(row)
             self._texts.append(cells[0])

@@ -22,9 +22,9 @@ def connection_text(label: str, connection: Any, starting_s: float | None = None
         return f"● {label or 'starting'}: loading candles…{wait}", GREY
     state = connection.state
     if state == "simulated":
-        return "● SIMULATED market (generated prices, not real)", AMBER
+        return "● SIMULATED market", AMBER
     if state == "replay":
-        return f"● {label}: recorded history", AMBER
+        return f"● {label}", AMBER
     text = connection.text() if hasattr(connection, "text") else str(state)
     return f"● {label} · {text}", STATE_COLOUR.get(state, GREY)
 
@@ -54,11 +54,14 @@ class Banner(QFrame):
         for b in (self.retry, self.simulated, self.live):
             lay.addWidget(b)
         self.kind = ""
+        self.message = ""
         self.setVisible(False)
 
     def show_kind(self, kind: str, message: str) -> None:
         """kind: offline / failed / replay / "" (hidden)."""
-        self.kind = kind
+        if (kind, message) == (self.kind, self.message):
+            return
+        self.kind, self.message = kind, message
         colour = {"offline": RED, "failed": RED, "replay": AMBER}.get(kind, GREY)
         self.setStyleSheet(f"QFrame#banner {{ border: 1px solid {colour}; border-radius: 3px; }}")
         self.text.setText(f"<span style='color:{colour}'><b>{html.escape(message)}</b></span>")
@@ -68,11 +71,18 @@ class Banner(QFrame):
         self.setVisible(bool(kind))
 
 
-def banner_for(connection: Any, label: str) -> tuple[str, str]:
-    """(kind, message) of the banner a snapshot calls for ("" when none)."""
+def banner_for(connection: Any, label: str, errors: dict[str, str] | None = None, watched: int = 0
+               ) -> tuple[str, str]:
+    """(kind, message) of the banner a snapshot calls for ("" when none). A source whose every watched feed fails
+    is offline whatever its connection says (a REST source has no connection state of its own)."""
     if connection is None:
         return "", ""
     state = connection.state
+    if errors and watched and len(errors) >= watched and state not in ("simulated", "replay", "offline",
+                                                                       "reconnecting"):
+        first = next(iter(errors.values()))
+        return "offline", (f"{label}: no data for any pair ({first}). The scanner keeps retrying; nothing switches "
+                           "source on its own.")
     if state in ("offline", "reconnecting"):
         retry = "" if connection.retry_in_s is None else f" Retrying in {connection.retry_in_s:.0f} s."
         detail = f" ({connection.detail})" if connection.detail else ""

@@ -6,9 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QTableView
 
-_SELECTED = QStyle.StateFlag.State_Selected
 _ELIDE = Qt.TextElideMode.ElideRight
 
 
@@ -26,6 +25,12 @@ class CachedTextDelegate(QStyledItemDelegate):
         self.align = [int((Qt.AlignmentFlag.AlignRight if c.right else Qt.AlignmentFlag.AlignLeft)
                           | Qt.AlignmentFlag.AlignVCenter) for c in model.columns]
         self.elide = [c.elide for c in model.columns]
+        self.selected: set[int] = set()  # kept from the selection model's signals: reading option.state per cell
+        self.view = view  # (a Python enum conversion) costs more than painting the cell
+
+    def track_selection(self, *_: Any) -> None:
+        sm = self.view.selectionModel()
+        self.selected = {i.row() for i in sm.selectedRows()} if sm is not None else set()
 
     def paint(self, painter: QPainter, option: Any, index: Any) -> None:
         m = self.model
@@ -33,7 +38,7 @@ class CachedTextDelegate(QStyledItemDelegate):
         if r >= len(m._rows):
             return
         rect = option.rect
-        if option.state & _SELECTED:
+        if r in self.selected:
             painter.fillRect(rect, self.highlight)
             painter.setPen(self.highlighted_text)
         else:
@@ -55,7 +60,11 @@ class TableView(QTableView):
         self.empty_text = empty_text
         self.setModel(model)
         if hasattr(model, "text_at"):
-            self.setItemDelegate(CachedTextDelegate(self, model))
+            delegate = CachedTextDelegate(self, model)
+            self.setItemDelegate(delegate)
+            self.selectionModel().selectionChanged.connect(delegate.track_selection)
+            for sig in (model.layoutChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
+                sig.connect(delegate.track_selection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QVBoxLayout, QWidget
 
 from app.services.live.watchlist import WatchRow
-from app.ui.formatting import elapsed_text, pct_text, volume_text
+from app.ui.formatting import ago_text, format_price, pct_text, volume_text
 from app.ui.models import AMBER, GREEN, GREY, RED, Column, KeyedTableModel, side_colour
 from app.ui.tables import TableView
 
@@ -21,11 +21,13 @@ MARK = QColor(61, 111, 180, 70)
 
 
 def _since(m: Any, r: WatchRow) -> str:
-    return "—" if r.last_signal_ms is None else elapsed_text(m.now_ms() / 1000.0 - r.last_signal_ms / 1000.0)
+    return "—" if r.last_signal_ms is None else ago_text(m.now_ms() / 1000.0 - r.last_signal_ms / 1000.0)
 
 
 def _score(m: Any, r: WatchRow) -> str:
-    return "warming up" if r.score is None else f"{r.score:.1f}"
+    if r.score is None:
+        return "warming up"
+    return {"LONG": "▲ ", "SHORT": "▼ "}.get(r.side or "", "") + f"{r.score:.1f}"
 
 
 class WatchlistModel(KeyedTableModel):
@@ -35,9 +37,8 @@ class WatchlistModel(KeyedTableModel):
                "● marks a pair with an open signal"),
         Column("Last", "last", lambda m, r: m.price(r.last, r.symbol), "Last price; grey: the last candle's "
                "close (this source gives no live price)", right=True),
-        Column("Score", "score", _score, "Confluence score of the latest closed candle (the forming setup); "
-               "coloured by its side at or above the minimum score", right=True),
-        Column("Side", "side", lambda m, r: r.side or ""),
+        Column("Score", "score", _score, "Confluence score of the latest closed candle (the forming setup), ▲ LONG "
+               "or ▼ SHORT; coloured when the scanner makes it a signal", right=True),
         Column("24h", "change_24h_pct", lambda m, r: pct_text(r.change_24h_pct), "Change over 24 hours of "
                "candles (empty when fewer are loaded)", right=True),
         Column("Since signal", "last_signal_ms", _since, "Time since the pair's latest signal", right=True,
@@ -58,6 +59,8 @@ class WatchlistModel(KeyedTableModel):
         self._all: tuple[WatchRow, ...] = ()
         self._rank: dict[str, int] = {}
         self.since_column = next(k for k, c in enumerate(self.columns) if c.key == "last_signal_ms")
+        self.last_column = next(k for k, c in enumerate(self.columns) if c.key == "last")
+        self.live_prices = True
 
     def natural_key(self, row: Any) -> Any:
         return self._rank.get(row.symbol, len(self._rank))
@@ -65,8 +68,18 @@ class WatchlistModel(KeyedTableModel):
     def key_of(self, row: Any) -> Hashable:
         return row.symbol
 
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and section == self.last_column and not self.live_prices:
+            return "Close"  # no live quotes from this source: the last closed candle's close
+        return super().headerData(section, orientation, role)
+
     def set_rows(self, rows: Sequence[WatchRow]) -> int:
         """The snapshot's rows (the settings' order is the natural one); the filter applies."""
+        live = any(r.live_price for r in rows)
+        if live != self.live_prices:
+            self.live_prices = live
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, self.last_column, self.last_column)
         self._all = tuple(rows)
         self._rank = {r.symbol: k for k, r in enumerate(rows)}
         needle = self.filter_text.strip().upper()
@@ -76,18 +89,29 @@ class WatchlistModel(KeyedTableModel):
         self.filter_text = text
         self.set_rows(self._all)
 
+    def cells(self, row: Any) -> tuple[list[str], list[QColor | None], QColor | None]:
+        """The same texts and colours as the columns give, in one pass: 200 rows change every second."""
+        price = format_price(row.last, self.ticks.get(row.symbol, 0.01))
+        s24, ss = row.change_24h_pct, row.change_session_pct
+        score = _score(self, row)
+        texts = [("● " if row.open_signals else "") + row.symbol, price, score,
+                 "" if s24 is None else f"{s24:+.2f}%", "", "" if ss is None else f"{ss:+.2f}%",
+                 "—" if row.spread_pct is None else f"{row.spread_pct:.3f}%", volume_text(row.volume_24h)]
+        colours: list[QColor | None] = [
+            AMBER if row.problem else None, None,
+            GREY if row.score is None else side_colour(row.side) if row.fires else None,
+            None if not s24 else GREEN if s24 > 0 else RED, None,
+            None if not ss else GREEN if ss > 0 else RED, None, None]
+        return texts, colours, MARK if row.open_signals else None
+
     def colour(self, row: Any, col: Column) -> QColor | None:
-        if col.key == "last" and not row.live_price:
-            return GREY
         if col.key in ("change_session_pct", "change_24h_pct"):
             v = getattr(row, col.key)
             return None if v is None or v == 0 else GREEN if v > 0 else RED
-        if col.key == "side":
-            return side_colour(row.side)
         if col.key == "score":
             if row.score is None:
                 return GREY
-            return side_colour(row.side) if row.score >= self.min_score else None
+            return side_colour(row.side) if row.fires else None
         if col.key == "symbol" and row.problem:
             return AMBER
         return None
@@ -100,7 +124,9 @@ class WatchlistModel(KeyedTableModel):
         if col.key == "last" and not row.live_price:
             return "The last closed candle's close: this source gives no live price"
         if col.key == "score" and row.score is not None:
-            return f"{row.side or 'no side'} {row.score:.1f} (a signal needs {self.min_score:g})"
+            why = "a signal" if row.fires else (f"not a signal: {row.score_note}" if row.score_note else
+                                                f"a signal needs {self.min_score:g}")
+            return f"{row.side or 'no side'} {row.score:.1f}: {why}"
         return None
 
     def background(self, row: Any) -> QColor | None:
@@ -127,7 +153,9 @@ class WatchlistPanel(QWidget):
         self.filter.textChanged.connect(self._filter)
         self.view = TableView(self.model, "watchlist", "Waiting for the first candles…")
         self.view.doubleClicked.connect(self._activated)
-        self.view.activated.connect(self._activated)
+        for key in ("Return", "Enter"):
+            QShortcut(QKeySequence(key), self.view, lambda: self._activated(self.view.currentIndex()),
+                      context=Qt.ShortcutContext.WidgetShortcut)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
         self.note = QLabel("")

@@ -151,3 +151,26 @@ def test_prices_in_the_pairs_tick_size_and_closed_times_in_the_shown_zone():
     comp.apply([_closed(1, 1_700_000_000_000)])
     assert comp.headerData(0, Qt.Orientation.Horizontal) == "Closed (UTC)"
     assert comp.data(comp.index(0, 0)) == "11-14 22:13"
+
+
+def test_the_watchlists_one_pass_cells_equal_its_columns():
+    """The fast path a refresh takes must say exactly what each column says."""
+    from app.services.live.watchlist import WatchRow
+    from app.ui.watchlist import WatchlistModel
+
+    model = WatchlistModel()
+    model.set_context({"A/USDT": 0.001})
+    rng = random.Random(8)
+    for k in range(300):
+        row = WatchRow("A/USDT", "5m", rng.choice([None, rng.uniform(0.1, 9)]), rng.random() > 0.5,
+                       rng.choice([None, rng.random()]), rng.choice([None, 0.0, rng.uniform(-3, 3)]),
+                       rng.choice([None, 0.0, rng.uniform(-9, 9)]), rng.choice([None, rng.uniform(0, 1e10)]),
+                       rng.choice([None, rng.uniform(0, 100)]), rng.choice([None, "LONG", "SHORT"]), None,
+                       rng.choice([None, 1_700_000_000_000]), rng.choice([0, 2]), 0.001,
+                       rng.choice(["", "timeout"]), rng.random() > 0.5)
+        texts, colours, bg = model.cells(row)
+        live = {c for c, col in enumerate(model.columns) if col.live}
+        assert [t for c, t in enumerate(texts) if c not in live] == \
+            [model.text(row, col) for c, col in enumerate(model.columns) if c not in live], k
+        assert colours == [model.colour(row, col) for col in model.columns], k
+        assert bg == model.background(row)

@@ -106,6 +106,7 @@ class Snapshot:
     timeframes: tuple[str, ...] = ()  # the watched timeframes (the first is the watchlist's)
     min_score: float = 0.0  # a setup at or above it is a signal
     symbols_watched: int = 0
+    clock_ms: int | None = None  # the source's clock when made (a replay's clock is not the wall clock)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.core.candles import Candles
 from app.core.prices import infer_tick
-from app.core.signals import EngineConfig, analyse_many
+from app.core.signals import EngineConfig, analyse_many, signals_from_analysis
 from app.market.sources import Quote
 
 DAY_MS = 86_400_000
@@ -30,6 +30,8 @@ class Scored:
     candle_time: int
     score: float | None  # None while the indicators warm up
     side: str | None  # LONG / SHORT (None with equal scores or while warming up)
+    fires: bool = False  # the scanner makes it a signal (score at the minimum and a target that pays its costs)
+    note: str = ""  # why a score at the minimum is not a signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class WatchRow:
     open_signals: int
     tick: float
     problem: str = ""  # the feed's error, if any
+    fires: bool = False  # the latest candle's setup is a signal by the scanner's rules
+    score_note: str = ""  # why a score at the minimum is not a signal
 
 
 def score_feeds(feeds: Sequence[tuple[str, str]], buffers: Mapping[tuple[str, str], Candles], cfg: EngineConfig
@@ -64,7 +68,10 @@ def score_feeds(feeds: Sequence[tuple[str, str]], buffers: Mapping[tuple[str, st
             out[feed] = Scored(t, None, None)
             continue
         ls, ss = float(an.long.score[-1]), float(an.short.score[-1])
-        out[feed] = Scored(t, max(ls, ss), "LONG" if ls > ss else "SHORT" if ss > ls else None)
+        batch = signals_from_analysis(an, cfg)
+        note = "its target would not pay its costs" if len(batch.cost_skipped) else ""
+        out[feed] = Scored(t, max(ls, ss), "LONG" if ls > ss else "SHORT" if ss > ls else None, len(batch) > 0,
+                           note)
     return out
 
 
@@ -104,7 +111,7 @@ def watch_rows(symbols: Iterable[str], timeframe: str, buffers: Mapping[tuple[st
             sym, timeframe, last, q is not None, q.spread_pct if q is not None else None,
             _change(last, session_open.get(sym)), ch24, vol, sc.score if sc else None, sc.side if sc else None,
             int(c.time[-1]) if c is not None and len(c) else None, last_signal.get(sym), open_count.get(sym, 0),
-            ticks.get(sym, 0.01), (problems or {}).get(sym, "")))
+            ticks.get(sym, 0.01), (problems or {}).get(sym, ""), bool(sc and sc.fires), sc.note if sc else ""))
     return tuple(rows)
 
 
