@@ -39,7 +39,7 @@ def decide(row: Any, alerts: Any, desktop: bool) -> tuple[bool, str]:
     threshold = alert_score(alerts, row.symbol)
     if row.confluence_score < threshold:
         return False, f"below the alert score {threshold:g}"
-    ways = [w for w, on in (("sound", alerts.sound), ("pop-up", desktop)) if on]
+    ways = [w for w, on in (("sound", alerts.sound), ("pop-up", desktop)) if on]  # desktop: pop-ups can show
     return bool(ways), " and ".join(ways) if ways else "sound and pop-ups are off"
 
 
@@ -67,11 +67,12 @@ def tray_message(opened: Sequence[Any], closed: Sequence[Any]) -> tuple[str, str
 
 class AlertsModel(KeyedTableModel):
     natural_reverse = True  # newest first
-    columns = (
-        Column("Time", "at_ms", lambda m, r: m.clock.time(r.at_ms), zoned=True),
-        Column("Symbol", "symbol"), Column("Side", "side"), Column("TF", "timeframe"),
-        Column("Score", "score", lambda m, r: f"{r.score:.1f}", right=True),
-        Column("Alert", "what", None, "What the alert did, or why it stayed silent", elide=True),
+    columns = (  # what happened before the details: the dock is narrow
+        Column("Time", "at_ms", lambda m, r: m.clock.time(r.at_ms), "When the window learnt of the signal",
+               zoned=True),
+        Column("Symbol", "symbol"), Column("Alert", "what", None, "What the alert did, or why it stayed silent"),
+        Column("Side", "side"), Column("Score", "score", lambda m, r: f"{r.score:.1f}", right=True),
+        Column("TF", "timeframe"),
     )
 
     def colour(self, row: Any, col: Column) -> QColor | None:
@@ -96,7 +97,8 @@ class AlertCenter:
 
     def on_changes(self, opened: Sequence[Any], closed: Sequence[Any], settings: Any) -> list[AlertRecord]:
         """New open rows and newly closed rows of one refresh."""
-        alerts, desktop = settings.alerts, bool(settings.appearance.tray_notifications)
+        alerts = settings.alerts
+        desktop = bool(settings.appearance.tray_notifications) and self.tray is not None
         now = int(self.clock() * 1000)
         records = []
         for r in opened:
@@ -133,8 +135,10 @@ class AlertsPanel(QWidget):
     def show_settings(self, settings: Any) -> None:
         a = settings.alerts
         own = ", ".join(f"{s} {v:g}" for s, v in sorted(a.min_score_by_symbol.items()))
+        pops = "off" if not settings.appearance.tray_notifications else "on" if self.center.tray is not None \
+            else "unavailable (no system tray)"
         self.summary.setText(
-            f"Sound {'on' if a.sound else 'off'} · pop-ups {'on' if settings.appearance.tray_notifications else 'off'}"
+            f"Sound {'on' if a.sound else 'off'} · pop-ups {pops}"
             f" · alert from score {a.min_score:g}" + (f" (own: {own})" if own else "")
             + (f" · muted: {', '.join(sorted(a.muted))}" if a.muted else "")
             + ". Change them from the watchlist's context menu or in Settings.")

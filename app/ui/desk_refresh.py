@@ -53,8 +53,8 @@ class RefreshMixin(DeskParts):
         self._show_empty_states()
         for key, view, rows in (("active_header", self.active_view, snap.open_rows),
                                 ("done_header", self.done_view, snap.closed_rows),
-                                ("watch_header", self.watch.view, snap.watchlist)):
-            if rows and key not in self._sized:  # sized to the first rows once (~25 ms a call)
+                                ("watch_header", self.watch.view, [r for r in snap.watchlist if r.last is not None])):
+            if rows and key not in self._sized:  # sized to the first rows with prices, once (~25 ms a call)
                 view.resizeColumnsToContents()
                 self._sized.add(key)
         if snap.open_rows and not self._auto_selected and self.selected is None:

@@ -317,7 +317,7 @@ class ActiveSignalsModel(KeyedTableModel):
         Column("Score", "confluence_score", _score, right=True),
         Column("ML p", "ml_probability", _prob, "Calibrated win probability; — when the filter is off", right=True),
         Column("Hist. accuracy", "accuracy", None, "Net expectancy per trade of this score band in the latest "
-               "backtest with the same risk settings, with its 95% interval, sample and the run's verdict"),
+               "backtest with the same risk settings, with its 95% interval, sample and the run's verdict", elide=True),
     )
 
     def __init__(self, parent: Any = None, clock: Callable[[], float] = time.time) -> None:

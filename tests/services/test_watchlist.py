@@ -88,3 +88,10 @@ def test_time_since_the_last_signal_follows_the_trackers_events(buffers, engine_
     rows = {r.symbol: r for r in watch_rows(SYMBOLS, "5m", buffers, {}, {}, {}, wl.last_signal, {}, {})}
     assert rows["SOL/USDT"].last_signal_ms == 900_000  # the close of the signal candle
     assert rows["BTC/USDT"].last_signal_ms == 1_000 and rows["ETH/USDT"].last_signal_ms is None
+
+
+def test_the_exchanges_tick_size_wins_over_the_inferred_one(buffers, engine_cfg):
+    wl = Watchlist(tick_of=lambda symbol: 0.5 if symbol == "BTC/USDT" else None)
+    wl.update(SYMBOLS, "5m", buffers, engine_cfg)
+    assert wl.ticks["BTC/USDT"] == 0.5
+    assert wl.ticks["ETH/USDT"] == pytest.approx(0.01)  # simulated floats near 2,500: six significant digits

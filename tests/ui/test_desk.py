@@ -214,14 +214,16 @@ def test_alerts_sound_above_the_pairs_alert_score_and_never_for_a_muted_pair(des
     w, _ = desk
     shipped = paths.default_config_path().read_bytes()
     beeps: list[int] = []
+    pops: list[tuple[str, str]] = []
     w.alert_center.beep = lambda: beeps.append(1)
+    w.alert_center.tray = type("Tray", (), {"showMessage": lambda self, *m: pops.append(m)})()
     _add_signal(w, qtbot, "SOL/USDT", 72.0)
-    assert beeps == [1]
+    assert beeps == [1] and pops == [("New signal", "New: LONG SOL/USDT 5m · score 72.0")]
     top = w.alert_center.model.row_at(0)
     assert (top.symbol, top.alerted, top.what) == ("SOL/USDT", True, "sound and pop-up")
     w.set_alert_score("XRP/USDT", 80)
     _add_signal(w, qtbot, "XRP/USDT", 75.0)
-    assert beeps == [1] and w.alert_center.model.row_at(0).what == "below the alert score 80"
+    assert beeps == [1] and len(pops) == 1 and w.alert_center.model.row_at(0).what == "below the alert score 80"
     w.toggle_mute("DOGE/USDT")
     assert load().alerts.muted == ["DOGE/USDT"]  # a setting, saved
     _add_signal(w, qtbot, "DOGE/USDT", 90.0)

@@ -174,3 +174,26 @@ def test_the_watchlists_one_pass_cells_equal_its_columns():
             [model.text(row, col) for c, col in enumerate(model.columns) if c not in live], k
         assert colours == [model.colour(row, col) for col in model.columns], k
         assert bg == model.background(row)
+
+
+def test_the_alert_history_passes_modeltester_while_alerts_stream_in(qtmodeltester):
+    from types import SimpleNamespace
+
+    from app.ui.alerts import AlertCenter
+
+    beeps: list[int] = []
+    center = AlertCenter(lambda: beeps.append(1), keep=25)
+    qtmodeltester.check(center.model)
+    settings = SimpleNamespace(
+        alerts=SimpleNamespace(sound=True, min_score=65.0, min_score_by_symbol={"S3/USDT": 90.0}, muted=["S5/USDT"]),
+        appearance=SimpleNamespace(tray_notifications=True), notifications=SimpleNamespace(notify_outcome=True))
+    for k in range(12):
+        batch = [_row(k * 4 + j) for j in range(4)]
+        records = center.on_changes(batch, [], settings)
+        qtmodeltester.check(center.model)
+        for r, rec in zip(batch, records, strict=True):
+            expected = r.symbol != "S5/USDT" and r.confluence_score >= (90 if r.symbol == "S3/USDT" else 65)
+            assert rec.alerted == expected, (r.symbol, r.confluence_score, rec.what)
+    assert center.model.rowCount() == 25  # bounded
+    assert center.model.row_at(0).id == 47  # newest first
+    assert len(beeps) == center.sounds <= 12  # one sound per refresh at most, however many signals
