@@ -8,6 +8,7 @@ candle at 100,000; its BarGraphItem does the same for volume). Zoomed far out, c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -209,17 +210,38 @@ class VolumeAxis(pg.AxisItem):
         return [format_volume(v) for v in values]
 
 
-class TimeAxis(pg.DateAxisItem):
-    """Local time (the zone named under the axis) or UTC."""
+TIME_STEPS = (60, 300, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 30 * 86400)
 
-    def __init__(self, utc: bool = False, zone: str = "", **kw: Any) -> None:
-        super().__init__("bottom", utcOffset=0 if utc else None, **kw)
-        self.set_zone(utc, zone)
 
-    def set_zone(self, utc: bool, zone: str) -> None:
-        self.utcOffset = 0 if utc else None
-        if hasattr(self, "zoomLevel") and self.zoomLevel is not None:
-            self.zoomLevel.utcOffset = self.utcOffset
+class TimeAxis(pg.AxisItem):
+    """Candle times in the shown zone (local, named under the axis, or UTC): a label every ~90 px on round
+    times, the date at midnight. Simpler than pyqtgraph's DateAxisItem, whose tick search in Python was most of
+    the cost of moving the chart by a candle."""
+
+    def __init__(self, utc: bool = False, zone: str = "", offset_s: float = 0.0, **kw: Any) -> None:
+        super().__init__("bottom", **kw)
+        self.enableAutoSIPrefix(False)
+        self.offset_s = 0.0
+        self.set_zone(utc, zone, offset_s)
+
+    def set_zone(self, utc: bool, zone: str, offset_s: float = 0.0) -> None:
+        self.offset_s = 0.0 if utc else float(offset_s)
         self.setLabel(f"time ({zone})" if zone else "")
         self.picture = None
         self.update()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        if not np.isfinite(minVal) or not np.isfinite(maxVal) or maxVal <= minVal:
+            return []
+        want = max(2.0, size / 90.0)
+        step = next((s for s in TIME_STEPS if (maxVal - minVal) / s <= want), TIME_STEPS[-1])
+        first = np.ceil((minVal + self.offset_s) / step) * step - self.offset_s
+        return [(float(step), np.arange(first, maxVal, step).tolist())]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        out = []
+        for v in values:
+            d = dt.datetime.fromtimestamp(v + self.offset_s, dt.UTC)
+            midnight = d.hour == 0 and d.minute == 0
+            out.append(d.strftime("%b %d") if spacing >= 86400 or midnight else d.strftime("%H:%M"))
+        return out

@@ -50,18 +50,18 @@ class CandleChart(pg.GraphicsLayoutWidget):
         self._vol_top = 0.0
         self.readout = pg.LabelItem("", justify="left", size="9pt")
         self.addItem(self.readout, row=0, col=0)
-        self.time_axis = TimeAxis(self.clock.utc, self.clock.zone)
+        self.time_axis = TimeAxis(self.clock.utc, self.clock.zone, self.clock.offset_s)
         self.price_axis = PriceAxis("right")
         self.price = self.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis, "right": self.price_axis})
         self.price.hideAxis("left")
         self.price.showAxis("right")
         self.volume = self.addPlot(row=2, col=0, axisItems={"right": VolumeAxis("right"),
-                                                            "bottom": TimeAxis(self.clock.utc, self.clock.zone)})
+                                                            "bottom": TimeAxis(self.clock.utc, self.clock.zone,
+                                                                               self.clock.offset_s)})
         self.volume.hideAxis("left")
         self.volume.showAxis("right")
-        self.panes = {name: self.addPlot(row=3 + k, col=0, axisItems={"bottom": TimeAxis(self.clock.utc,
-                                                                                         self.clock.zone)})
-                      for k, name in enumerate(PANES)}
+        self.panes = {name: self.addPlot(row=3 + k, col=0, axisItems={
+            "bottom": TimeAxis(self.clock.utc, self.clock.zone, self.clock.offset_s)}) for k, name in enumerate(PANES)}
         for plot in (self.volume, *self.panes.values()):
             plot.setXLink(self.price)
             plot.setMouseEnabled(x=True, y=False)
@@ -301,7 +301,9 @@ class CandleChart(pg.GraphicsLayoutWidget):
         (left, right), _ = self.price.viewRange()
         if force or not (left <= d.x[-1] <= right - 2 * w) or right - left > w * (FOLLOW_CANDLES + 40):
             n = min(len(d), FOLLOW_CANDLES)
-            self.price.setXRange(d.x[-n] - w, d.x[-1] + w * 10, padding=0)
+            x = (d.x[-n] - w, d.x[-1] + w * 10)
+            self._y = self._y_range(*x)
+            self.price.vb.setRange(xRange=x, yRange=self._y, padding=0)  # one move, not one per axis
         self._fit_y()
 
     def frame(self, left_s: float, right_s: float) -> None:
@@ -314,11 +316,9 @@ class CandleChart(pg.GraphicsLayoutWidget):
     def _user_moved(self, *_: Any) -> None:
         self.set_follow(False)
 
-    def _fit_y(self, *_: Any) -> None:
+    def _y_range(self, left: float, right: float) -> tuple[float, float]:
+        """The visible candles' low and high, and the selected signal's levels, with a margin."""
         d = self.data
-        if len(d) == 0:
-            return
-        (left, right), _ = self.price.viewRange()
         a, b = int(np.searchsorted(d.x, left)), int(np.searchsorted(d.x, right, side="right"))
         if b <= a:
             a, b = max(0, len(d) - 1), len(d)
@@ -326,7 +326,13 @@ class CandleChart(pg.GraphicsLayoutWidget):
         for v in self._levels:
             lo, hi = min(lo, v), max(hi, v)
         pad = (hi - lo) * 0.06 or abs(hi) * 0.01 or 1.0
-        y = (lo - pad, hi + pad)
+        return lo - pad, hi + pad
+
+    def _fit_y(self, *_: Any) -> None:
+        if len(self.data) == 0:
+            return
+        (left, right), _ = self.price.viewRange()
+        y = self._y_range(left, right)
         if y != self._y:  # an unchanged range re-lays no axis
             self._y = y
             self.price.setYRange(*y, padding=0)
@@ -340,7 +346,7 @@ class CandleChart(pg.GraphicsLayoutWidget):
     def set_clock(self, clock: Clock) -> None:
         self.clock = clock
         for plot in self._stack():
-            plot.getAxis("bottom").set_zone(clock.utc, clock.zone)
+            plot.getAxis("bottom").set_zone(clock.utc, clock.zone, clock.offset_s)
 
     # ---------------------------------------------------------------- crosshair
     def _mouse_moved(self, event: Any) -> None:

@@ -115,10 +115,14 @@ def test_the_watchlist_filter_and_sort_hold_while_rows_refresh(desk, qtmodeltest
 
 
 def test_selecting_a_signal_shows_its_levels_size_and_why_it_fired(desk, qtbot):
-    w, (open_id, _) = desk
+    w, (open_id, closed_id) = desk
+    assert w.selected is not None and w.selected.id == open_id  # the first open signal is selected at start
+    w.done_view.selectRow(w.completions.row_of(closed_id))  # then the trader looks at another one, and back
     row = w.active.row_of(open_id)
-    w.active_view.selectRow(row)
-    qtbot.waitUntil(lambda: w.why.report is not None and w.why.report.signal_id == open_id, timeout=20_000)
+    with qtbot.waitSignal(w.source.why_ready, timeout=20_000,  # the worker's answer
+                          check_params_cb=lambda r: r is not None and r.signal_id == open_id):
+        w.active_view.selectRow(row)
+    assert w.why.report is not None and w.why.report.signal_id == open_id
     chart = w.candle_chart
     assert chart.symbol == "BTC/USDT" or w.chart_panel.current == ("BTC/USDT", "5m")
     assert [chart.level_lines[k].value() for k in ("entry", "stop", "target")] == [100.0, 98.5, 102.0]
@@ -150,8 +154,9 @@ def _dec(tick: float) -> int:
 def test_a_closed_signals_levels_show_only_while_it_is_selected(desk, qtbot):
     w, (open_id, closed_id) = desk
     chart = w.candle_chart
-    w.done_view.selectRow(w.completions.row_of(closed_id))
-    qtbot.waitUntil(lambda: chart.symbol == "ETH/USDT", timeout=20_000)
+    with qtbot.waitSignal(w.source.chart_ready, timeout=20_000, check_params_cb=lambda d: d.symbol == "ETH/USDT"):
+        w.done_view.selectRow(w.completions.row_of(closed_id))
+    assert chart.symbol == "ETH/USDT"
     assert [chart.level_lines[k].value() for k in ("entry", "stop", "target")] == [100.0, 101.5, 98.0]
     assert len(chart.trade_path.getData()[0]) == 2  # entry to exit
     assert not chart.follow  # the trade is framed, not the live edge
