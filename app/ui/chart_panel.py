@@ -138,7 +138,10 @@ class ChartPanel(QWidget):
     # ---------------------------------------------------------------- data
     def show_data(self, data: Any) -> None:
         """A ChartData from the worker (app.services.live.chart_data)."""
-        if self.trade_mode or (data.symbol, data.timeframe) != self.current:
+        current = self.current
+        if current is not None and current[0] == data.symbol and not current[1]:
+            self.wanted = current = (data.symbol, data.timeframe)  # asked before the timeframes were known
+        if self.trade_mode or (data.symbol, data.timeframe) != current:
             return
         c = data.candles
         self.stack.setCurrentWidget(self.chart)

@@ -79,7 +79,9 @@ class ReplayDialog(QDialog):
     def spec(self) -> Any:
         from app.session.live import SourceSpec
 
-        return SourceSpec(kind="replay", files=tuple(self.files), speed=float(self.speed.currentData()))
+        speed = float(self.speed.currentData())
+        # as fast as possible: 250 candles a step, so the desk is seen moving rather than jumping by weeks
+        return SourceSpec(kind="replay", files=tuple(self.files), speed=speed, step=250 if speed <= 0 else 2000)
 
     def start(self) -> None:
         """Check the files name one timeframe (by their names) before the desk switches to them."""

@@ -67,3 +67,19 @@ def test_chart_marks_are_the_pairs_signals_with_their_outcome(recorded):
     marks = signal_marks(db, "SIMULATED", "BTC/USDT", "5m", int(c.time[0]))
     assert [(m.id, m.status, m.entry) for m in marks] == [(sid, "OPEN", sig.entry)]
     assert signal_marks(db, "REPLAY", "BTC/USDT", "5m", 0) == ()  # another source's records are not this chart's
+
+
+def test_indicators_are_computed_once_per_candle_for_the_last_feeds_asked():
+    data = generate([f"S{k}/USDT" for k in range(3)], "5m", 400, seed=2)
+    cache = ChartCache(size=2)
+    a = data["S0/USDT"]
+    first = cache.indicators(a)
+    assert cache.indicators(a) is first  # asked again every second: not recomputed
+    cache.indicators(data["S1/USDT"])
+    assert cache.indicators(a) is first  # another pair's reasons in between: still held
+    longer = generate(["S0/USDT"], "5m", 401, seed=2)["S0/USDT"]
+    assert cache.indicators(longer) is not first  # a new candle: recomputed
+    cache.indicators(data["S1/USDT"])
+    cache.indicators(data["S2/USDT"])
+    assert len(cache._cache) == 2
+    assert not first["rsi"].flags.writeable

@@ -70,23 +70,28 @@ def signal_marks(db: Database, source: str, symbol: str, timeframe: str, since_m
 
 
 class ChartCache:
-    """Indicators of one feed, recomputed only when its candles changed (the window asks every second)."""
+    """Indicators of the last few feeds asked for, recomputed only when their candles changed (the window asks for
+    the chart every second, and for a signal's reasons now and then)."""
 
-    def __init__(self) -> None:
-        self._key: tuple[object, ...] | None = None
-        self._value: dict[str, np.ndarray] = {}
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._cache: dict[tuple[str, str], tuple[tuple[object, ...], dict[str, np.ndarray]]] = {}
 
     def indicators(self, candles: Candles) -> dict[str, np.ndarray]:
         """Every indicator of app.core.indicators (the why panel reads more than the chart draws), read-only."""
         c = candles
-        key = (c.symbol, c.timeframe, len(c), int(c.time[0]) if len(c) else None,
-               (int(c.time[-1]), float(c.close[-1])) if len(c) else None)
-        if key != self._key:
+        feed = (c.symbol, c.timeframe)
+        key = (len(c), int(c.time[0]) if len(c) else None, (int(c.time[-1]), float(c.close[-1])) if len(c) else None)
+        held = self._cache.pop(feed, None)
+        if held is None or held[0] != key:
             value = compute_indicators(c) if len(c) else {}
             for v in value.values():
                 v.flags.writeable = False
-            self._key, self._value = key, value
-        return self._value
+            held = (key, value)
+        self._cache[feed] = held  # most recent last
+        while len(self._cache) > self.size:
+            del self._cache[next(iter(self._cache))]
+        return held[1]
 
     def overlays(self, candles: Candles) -> dict[str, np.ndarray]:
         ind = self.indicators(candles)
