@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen, QPicture
 
 from app.core.prices import decimals, format_volume
@@ -151,16 +151,19 @@ class CandleItem(ChunkedItem):
         d = self.data
         x, o, h, lo, c = d.x, d.o, d.h, d.lo, d.c
         w = self.width * 0.35
-        for up, colour in ((True, UP), (False, DOWN)):  # wicks then bodies, grouped by colour
+        for up, colour in ((True, UP), (False, DOWN)):  # wicks then bodies, grouped by colour, one call each
             sel = np.flatnonzero((c[a:b] >= o[a:b]) == up) + a
+            if len(sel) == 0:
+                continue
             p.setPen(_pen(colour))
             p.setBrush(colour)
-            for i in sel:
-                p.drawLine(QPointF(x[i], lo[i]), QPointF(x[i], h[i]))
+            xs, lows, highs = x[sel].tolist(), lo[sel].tolist(), h[sel].tolist()
+            p.drawLines([QLineF(xi, li, xi, hi) for xi, li, hi in zip(xs, lows, highs, strict=True)])
             if not coarse:
-                for i in sel:
-                    top, bottom = max(o[i], c[i]), min(o[i], c[i])
-                    p.drawRect(QRectF(x[i] - w, bottom, 2 * w, max(top - bottom, 1e-12)))
+                bottom = np.minimum(o[sel], c[sel])
+                height = np.maximum(np.maximum(o[sel], c[sel]) - bottom, 1e-12)
+                p.drawRects([QRectF(xi - w, bi, 2 * w, hi) for xi, bi, hi in zip(xs, bottom.tolist(),
+                                                                                 height.tolist(), strict=True)])
 
 
 class VolumeItem(ChunkedItem):
@@ -172,15 +175,17 @@ class VolumeItem(ChunkedItem):
         w = self.width * 0.4
         for up, colour in ((True, UP), (False, DOWN)):
             sel = np.flatnonzero((d.c[a:b] >= d.o[a:b]) == up) + a
+            if len(sel) == 0:
+                continue
             faded = QColor(colour)
             faded.setAlpha(150)
             p.setPen(_pen(faded))
             p.setBrush(faded)
-            for i in sel:
-                if coarse:
-                    p.drawLine(QPointF(d.x[i], 0.0), QPointF(d.x[i], d.v[i]))
-                else:
-                    p.drawRect(QRectF(d.x[i] - w, 0.0, 2 * w, d.v[i]))
+            xs, vs = d.x[sel].tolist(), d.v[sel].tolist()
+            if coarse:
+                p.drawLines([QLineF(xi, 0.0, xi, vi) for xi, vi in zip(xs, vs, strict=True)])
+            else:
+                p.drawRects([QRectF(xi - w, 0.0, 2 * w, vi) for xi, vi in zip(xs, vs, strict=True)])
 
     def visible_max(self, left: float, right: float) -> float:
         d = self.data
