@@ -56,6 +56,8 @@ class RefreshMixin(DeskParts):
                                 ("watch_header", self.watch.view, [r for r in snap.watchlist if r.last is not None])):
             if rows and key not in self._sized:  # sized to the first rows with prices, once (~25 ms a call)
                 view.resizeColumnsToContents()
+                if view is self.watch.view:  # room for the mark of an open signal to come
+                    view.setColumnWidth(0, view.columnWidth(0) + view.fontMetrics().horizontalAdvance("● "))
                 self._sized.add(key)
         if snap.open_rows and not self._auto_selected and self.selected is None:
             self._auto_selected = True  # once: later the trader's choice of pair stands
