@@ -158,6 +158,20 @@ class Reports:
 class Appearance:
     theme: str = field(metadata=meta("Theme", "", choices=("dark", "light")))
     tray_notifications: bool = field(metadata=meta("Desktop notifications", "Tray pop-ups for signals"))
+    times: str = field(metadata=meta("Show times in", "local: this computer's time zone, named beside the times; "
+                                     "utc: Coordinated Universal Time", choices=("local", "utc")))
+
+
+@dataclass(frozen=True)
+class Alerts:
+    sound: bool = field(metadata=meta("Sound on new signal", "A sound when a signal at or above its alert score opens"))
+    min_score: float = field(metadata=meta("Alert from score", "New signals below this score make no sound and no "
+                                           "pop-up (0: every signal); they are still recorded", 0, 100))
+    min_score_by_symbol: dict[str, float] = field(metadata=meta(
+        "Alert from score, per pair", "A pair's own alert score instead of the one above (set it from the "
+        "watchlist)", 0, 100))
+    muted: list[str] = field(metadata=meta("Muted pairs", "No sound and no pop-up for these pairs; their signals "
+                                           "are still recorded and shown"))
 
 
 @dataclass(frozen=True)
@@ -173,6 +187,7 @@ class Settings:
     notifications: Notifications
     reports: Reports
     appearance: Appearance
+    alerts: Alerts
     source_path: str = field(default="", compare=False, metadata=meta("Loaded from", ""))
 
     # Seed-compatible accessors (the prototype's ConfigManager API).
@@ -397,6 +412,8 @@ def field_specs(cls: Any = Settings, prefix: str = "") -> list[tuple[str, Any, d
             continue
         key = f"{prefix}.{f.name}" if prefix else f.name
         tp = hints[f.name]
+        if typing.get_origin(tp) is dict:
+            continue  # no generic editor: edited where they belong (per-pair alert scores: the watchlist)
         if dataclasses.is_dataclass(tp):
             out.extend(field_specs(tp, key))
         else:

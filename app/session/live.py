@@ -260,13 +260,14 @@ class LiveSession:
             if self.interval_s > 0:
                 stop.wait(self.interval_s)
 
-    def snapshot(self, now_s: float | None = None) -> Snapshot:
+    def snapshot(self, now_s: float | None = None, **extra: Any) -> Snapshot:
+        """`extra`: the desk's parts (app.session.desk: watchlist, ticks...), passed to dashboard.build."""
         errors = {self.pipeline._name(f): st.message for f, st in self.pipeline.status.items() if st.state == "error"}
         from app.market.sources import connection_of, quotes_of
 
         return build(self.db, self.history, self.accuracy, self.costs, self.ml.status, self.last_scan_ms, errors,
                      time.time() if now_s is None else now_s, label=self.label, quotes=quotes_of(self.source),
-                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs)
+                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs, **extra)
 
     def candles(self, symbol: str, timeframe: str | None = None) -> Any:
         """The buffered candles of a symbol (the chart's), or None."""

@@ -1,75 +1,60 @@
-"""The main window: active signals, recent completions, statistics, charts, status bar, menus.
+"""The main window, a scalper's desk: the watchlist (left), open signals, the chart and completions (centre), the
+selected signal's size and reasons, the statistics and the alert history (right), the source's state always in the
+status bar.
 
-The GUI thread only copies the latest snapshot into the models once a second (bursts of worker updates
-are coalesced, as Electrum does); sorting happens when the user asks for it, not on every update.
+The GUI thread only copies the latest snapshot into the models once a second (bursts of worker updates are
+coalesced, as Electrum does); charts and signal reasons are prepared by the worker on request. Tables sort
+themselves (app.ui.models), so their sort indicators are true.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import html
+import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.services.live.dashboard import Snapshot
-from app.ui.charts import CalibrationChart, CandleChart, EquityChart
+from app.ui.alerts import AlertCenter, AlertsPanel, tray_message
+from app.ui.chart_panel import ChartPanel
+from app.ui.charts import CalibrationChart, EquityChart
+from app.ui.desk_actions import DeskActionsMixin
+from app.ui.desk_refresh import RefreshMixin
+from app.ui.desk_selection import SelectionMixin
+from app.ui.formatting import Clock
+from app.ui.layout import LayoutMemory
 from app.ui.models import ActiveSignalsModel, CompletionsModel
-from app.ui.workers import JobManager, PipelineThread, PipelineWorker
+from app.ui.signal_panel import SizingPanel, WhyPanel
+from app.ui.source_control import SourceControl
+from app.ui.stats_panel import stats_label
+from app.ui.status import Banner, status_widgets
+from app.ui.tables import TableView
+from app.ui.watchlist import WatchlistPanel
+from app.ui.workers import JobManager
+
+__all__ = ["MainWindow", "tray_message"]
 
 
-def _rate(s: dict[str, Any]) -> str:
-    if s.get("win_rate") is None:
-        return f"not enough history (n={s.get('signals', 0)})"
-    return f"{s['win_rate']:.1%} ({s['ci_low']:.1%}–{s['ci_high']:.1%}, n={s['signals']})"
-
-
-def _pf(x: Any) -> str:
-    return "n/a" if x is None else f"{x:.2f}"
-
-
-def tray_message(opened: list[dict[str, Any]], closed: list[dict[str, Any]]) -> tuple[str, str] | None:
-    """One desktop pop-up per refresh however many signals opened or closed: a burst must not flood the
-    desktop. Outcomes carry their P&L after fees, as the completions table shows them."""
-    lines = []
-    if len(opened) == 1:
-        r = opened[0]
-        lines.append(f"New: {r['side']} {r['symbol']} {r['timeframe']} · score {r['confluence_score']:.1f}")
-    elif opened:
-        lines.append(f"{len(opened)} new signals")
-    if len(closed) == 1:
-        r = closed[0]
-        lines.append(f"{r['status']}: {r['side']} {r['symbol']} {r['timeframe']} · {r['pnl_pct']:+.2f}% after fees")
-    elif closed:
-        count = {k: sum(r["status"] == k for r in closed) for k in ("WIN", "LOSS", "EXPIRED")}
-        lines.append(f"{len(closed)} closed: {count['WIN']} won, {count['LOSS']} lost, {count['EXPIRED']} expired · "
-                     f"{sum(r['pnl_pct'] for r in closed):+.2f}% after fees")
-    if not lines:
-        return None
-    title = "New signal" if not closed else "Signal closed" if not opened else "Signals"
-    return title, "\n".join(lines)
-
-
-class MainWindow(QMainWindow):
-    request_candles = Signal(str)
-    reload_worker = Signal()
+class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
     settings_changed = Signal(object)
 
     def __init__(self, settings: Any, db_path: Path, model_path: Path, interval_s: float | None = None,
-                 start_worker: bool = True) -> None:
+                 start_worker: bool = True, spec: Any = None) -> None:
         super().__init__()
         self.settings = settings
         self.db_path = db_path
@@ -77,23 +62,25 @@ class MainWindow(QMainWindow):
         self.jobs = JobManager()
         self.latest: Snapshot | None = None
         self.applied: Snapshot | None = None
-        self._selected_id: int | None = None  # the signal whose levels the candle chart shows
+        self.selected: Any = None  # the selected open or closed signal's row
+        self._pending_frame: tuple[str, float, float] | None = None  # a closed trade to frame once its candles come
+        self._auto_selected = False  # the first open signal is selected once, at start
         self.dialogs: list[Any] = []
+        self.clock = Clock(utc=settings.appearance.times == "utc")
+        self.started_at = time.monotonic()
         self.setWindowTitle("ScalpDesk")
+        self.source = SourceControl(settings, db_path, model_path, interval_s, spec, self)
         self._build_ui()
         self._build_menus()
-        self.worker = PipelineWorker(settings, db_path, model_path, interval_s)
-        self.worker.snapshot_ready.connect(self.on_snapshot)
-        self.worker.candles_ready.connect(self.on_candles)
-        self.worker.failed.connect(self.on_worker_failed)
-        self.request_candles.connect(self.worker.request_candles)
-        self.reload_worker.connect(self.worker.reload)
-        self.settings_changed.connect(self.worker.apply_settings)
-        self.worker.settings_applied.connect(self.on_settings_applied)
-        self.pipeline_thread = PipelineThread(self.worker)
+        self.source.snapshot_ready.connect(self.on_snapshot)
+        self.source.chart_ready.connect(self.on_chart)
+        self.source.why_ready.connect(self.on_why)
+        self.source.failed.connect(self.on_worker_failed)
+        self.source.notice.connect(lambda m: self.statusBar().showMessage(m, 30_000))
+        self.source.settings_applied.connect(self.on_settings_applied)
+        self.source.restarted.connect(self.on_source_restarted)
+        self.settings_changed.connect(self.source.apply_settings)
         self.tray: Any = None
-        self._seen_open: set[int] = set()
-        self._seen_closed: set[int] = set()
         from PySide6.QtWidgets import QSystemTrayIcon
 
         if settings.appearance.tray_notifications and QSystemTrayIcon.isSystemTrayAvailable():
@@ -103,79 +90,112 @@ class MainWindow(QMainWindow):
 
             self.tray = QSystemTrayIcon(QIcon(str(paths.resource_path("icons", "scalpdesk.png"))), self)
             self.tray.show()
+        self.alert_center = AlertCenter(QApplication.beep, self.tray)
+        self.alerts_panel = AlertsPanel(self.alert_center)
+        self.alerts_dock.setWidget(self.alerts_panel)
+        self.alerts_panel.show_settings(settings)
+        self._seen_open: set[int] = set()
+        self._seen_closed: set[int] = set()
         self.refresh_timer = QTimer(self)
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start(1000)
         self._restore_layout()
+        self._show_empty_states()
         if start_worker:  # after the window has shown: the scanner's imports must not delay the first paint
-            QTimer.singleShot(0, self.pipeline_thread.start)
+            QTimer.singleShot(0, self.source.start)
+
+    # the running worker (tests and the smoke test reach it)
+    @property
+    def worker(self) -> Any:
+        return self.source.worker
+
+    @property
+    def pipeline_thread(self) -> Any:
+        return self.source.runner
 
     # ---------------------------------------------------------------- layout
     def _build_ui(self) -> None:
         self.active = ActiveSignalsModel(self)
         self.completions = CompletionsModel(self)
-        self.active_view = self._table(self.active, "active")
-        self.done_view = self._table(self.completions, "completions")
-        self.stats_label = QLabel("Waiting for the first scan…")
-        self.stats_label.setTextFormat(Qt.TextFormat.RichText)
-        self.stats_label.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.stats_label.setWordWrap(True)
-        self.stats_label.setMinimumWidth(260)
-        self.candle_chart = CandleChart()
+        self.active_view = TableView(self.active, "active", "Starting: loading candles…")
+        self.done_view = TableView(self.completions, "completions")
+        self.chart_panel = ChartPanel(clock=self.clock)
+        self.chart_panel.chart_requested.connect(lambda sym, tf: self.source.request_chart.emit((sym, tf, True)))
+        self.chart_panel.follow.toggled.connect(self._follow_toggled)
         self.equity_chart = EquityChart()
         self.calibration_chart = CalibrationChart()
         self.charts = QTabWidget()
-        self.charts.addTab(self.candle_chart, "&Candles")
+        self.charts.addTab(self.chart_panel, "C&hart")
         self.charts.addTab(self.equity_chart, "&Equity")
         self.charts.addTab(self.calibration_chart, "Ca&libration")
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.active_view)
-        left.addWidget(self.charts)
-        left.addWidget(self.done_view)
-        left.setObjectName("left_splitter")
-        self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(left)
-        side = QWidget()
-        lay = QVBoxLayout(side)
+        self.banner = Banner()
+        self.banner.simulated_chosen.connect(self.use_simulated)
+        self.banner.retry_chosen.connect(lambda: self.switch_source(self.source.spec))
+        self.banner.live_chosen.connect(self.back_to_live)
+        self.left_split = QSplitter(Qt.Orientation.Vertical)
+        self.left_split.setObjectName("centre_splitter")
+        for part in (self.active_view, self.charts, self.done_view):
+            self.left_split.addWidget(part)
+        self.left_split.setStretchFactor(1, 3)
+        self.main_split = self.left_split  # one splitter now: docks hold the sides
+        centre = QWidget()
+        lay = QVBoxLayout(centre)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.left_split, 1)
+        self.setCentralWidget(centre)
+        self.watch = WatchlistPanel()
+        self.watch.symbol_activated.connect(self.show_symbol)
+        self.watch.alert_score_requested.connect(self.ask_alert_score)
+        self.watch.mute_toggled.connect(self.toggle_mute)
+        self.watch_dock = self._dock("Watchlist", "watchlist_dock", self.watch, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.sizing = SizingPanel()
+        self.why = WhyPanel(clock=self.clock)
+        signal = QWidget()
+        sl = QVBoxLayout(signal)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.sizing)
+        sl.addWidget(self.why)
+        sl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(signal)
+        scroll.setWidgetResizable(True)
+        self.signal_dock = self._dock("Signal", "signal_dock", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.stats_label = stats_label()
         self.history_offer = QLabel("No backtest yet, so every historical accuracy reads \"not enough history\". "
                                     "Build history in the background: backtest imported or simulated candles, "
                                     "then train the ML filter.")
         self.history_offer.setWordWrap(True)
         self.history_button = QPushButton("&Build history…")
         self.history_button.clicked.connect(self.build_history)
-        for w in (self.history_offer, self.history_button):
-            w.setVisible(False)
-            lay.addWidget(w)
-        lay.addWidget(self.stats_label)
-        self.main_split.addWidget(side)
-        self.main_split.setStretchFactor(0, 4)
-        self.main_split.setObjectName("main_splitter")
-        self.left_split = left
-        self.setCentralWidget(self.main_split)
-        self.source_label = QLabel("source: starting…")
-        self.ml_label = QLabel("ML filter: loading…")
-        self.scan_label = QLabel("last scan: —")
-        self.error_label = QLabel("")
-        for w in (self.source_label, self.ml_label, self.scan_label):
-            self.statusBar().addWidget(w)
-        self.statusBar().addPermanentWidget(self.error_label)
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        for offer in (self.history_offer, self.history_button):
+            offer.setVisible(False)
+            side_lay.addWidget(offer)
+        side_lay.addWidget(self.stats_label)
+        side_lay.addStretch(1)
+        stats_scroll = QScrollArea()
+        stats_scroll.setWidget(side)
+        stats_scroll.setWidgetResizable(True)
+        self.stats_dock = self._dock("Statistics", "stats_dock", stats_scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.alerts_dock = self._dock("Alerts", "alerts_dock", QWidget(), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.stats_dock, self.alerts_dock)
+        self.stats_dock.raise_()
+        labels = status_widgets(self)
+        self.source_label, self.ml_label = labels["connection"], labels["ml"]
+        self.scan_label, self.error_label = labels["scan"], labels["error"]
+        for label in (self.source_label, self.ml_label, self.scan_label, self.error_label):  # never hidden by a
+            self.statusBar().addPermanentWidget(label)  # passing message: the source's state is always visible
         self.active_view.selectionModel().currentRowChanged.connect(self.on_select)
+        self.done_view.selectionModel().currentRowChanged.connect(self.on_select_closed)
 
-    def _table(self, model: Any, name: str) -> QTableView:
-        proxy = QSortFilterProxyModel(self)
-        proxy.setSourceModel(model)
-        proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        proxy.setDynamicSortFilter(False)  # re-sorting every row on each update costs ~340 ms at 1,000 rows
-        view = QTableView()
-        view.setObjectName(name)
-        view.setModel(proxy)
-        view.setSortingEnabled(True)
-        view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        view.verticalHeader().setVisible(False)
-        view.horizontalHeader().setStretchLastSection(True)
-        view.setAlternatingRowColors(True)
-        return view
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
     def _build_menus(self) -> None:
         def action(menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
@@ -188,10 +208,30 @@ class MainWindow(QMainWindow):
 
         f = self.menuBar().addMenu("&File")
         action(f, "&Import history…", self.import_history, "Ctrl+I")
+        action(f, "Replay &history in the desk…", self.open_replay, "Ctrl+Shift+H")
+        self.live_action = action(f, "Back to the &live source", self.back_to_live, "Ctrl+Shift+L")
+        f.addSeparator()
         action(f, "Export PDF &report…", self.export_report, "Ctrl+R")
         action(f, "Export signals as &CSV…", self.export_csv, "Ctrl+E")
         f.addSeparator()
         action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        s = self.menuBar().addMenu("&Signal")
+        action(s, "&Copy levels and size", self.copy_levels, "Ctrl+Shift+C")
+        action(s, "Show the pair's &chart", self.chart_of_selection, "Ctrl+G")
+        action(s, "Choose a &pair for the chart", self.chart_panel.symbol_box.setFocus, "Ctrl+K")
+        action(s, "&Follow live", lambda: self.chart_panel.follow.setChecked(True), "End")
+        action(s, "&Mute or unmute the pair's alerts", self.mute_selection, "Ctrl+M")
+        action(s, "Set the pair's &alert score…", self.alert_score_selection, "Ctrl+Shift+A")
+        v = self.menuBar().addMenu("&View")
+        for k, dock in enumerate((self.watch_dock, self.signal_dock, self.stats_dock, self.alerts_dock), start=1):
+            act = dock.toggleViewAction()
+            act.setShortcut(QKeySequence(f"Ctrl+{k}"))
+            v.addAction(act)
+        action(v, "&Filter the watchlist", self.focus_watchlist, "Ctrl+F")
+        self.utc_action = action(v, "Times in &UTC", self.toggle_utc, "Ctrl+Shift+U")
+        self.utc_action.setCheckable(True)
+        self.utc_action.setChecked(self.clock.utc)
+        action(v, "&Reset the layout", self.reset_layout)
         t = self.menuBar().addMenu("&Tools")
         action(t, "&Backtest explorer…", self.open_backtest, "Ctrl+B")
         action(t, "&Data manager…", self.open_data_manager, "Ctrl+D")
@@ -205,153 +245,52 @@ class MainWindow(QMainWindow):
         action(h, "&About", self.about)
 
     # ---------------------------------------------------------------- layout memory
-    def _qsettings(self) -> QSettings:
-        """Window geometry, splitters and columns, in the user config folder (SCALPDESK_HOME moves it too)."""
-        from app import paths
-
-        return QSettings(str(paths.user_config_dir() / "window.ini"), QSettings.Format.IniFormat)
-
     def _restore_layout(self) -> None:
-        qs = self._qsettings()
-        geo = qs.value("geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1400, 900)
-        for key, widget in (("main_split", self.main_split), ("left_split", self.left_split)):
-            state = qs.value(key)
-            if state is not None:
-                widget.restoreState(state)
-        self._saved_columns: set[str] = set()  # tables already sized (restored here, or fitted to the first rows)
-        for key, view in (("active_header", self.active_view), ("done_header", self.done_view)):
-            state = qs.value(key)
-            if state is not None:
-                view.horizontalHeader().restoreState(state)
-                self._saved_columns.add(key)
+        self.layout_memory = LayoutMemory(self, {
+            "centre_split": self.left_split, "active_header": self.active_view.horizontalHeader(),
+            "done_header": self.done_view.horizontalHeader(),
+            "watch_header": self.watch.view.horizontalHeader(),
+            "alerts_header": self.alerts_panel.view.horizontalHeader()})
+        done = self.layout_memory.restore()
+        if "geometry" not in done:
+            self.resize(1440, 900)
+        if "window_state" not in done:
+            self.resizeDocks([self.watch_dock, self.signal_dock], [410, 370], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.signal_dock, self.stats_dock], [520, 300], Qt.Orientation.Vertical)
+        if "centre_split" not in done:
+            self.left_split.setSizes([200, 460, 160])
+        self._sized = {k for k in done if k.endswith("_header")}  # tables fitted to their first rows once
+        overlays = self.layout_memory.get("chart_overlays")
+        if isinstance(overlays, str):
+            self.chart_panel.set_overlays(set(filter(None, overlays.split(","))))
 
     def save_layout(self) -> None:
-        qs = self._qsettings()
-        qs.setValue("geometry", self.saveGeometry())
-        qs.setValue("main_split", self.main_split.saveState())
-        qs.setValue("left_split", self.left_split.saveState())
-        qs.setValue("active_header", self.active_view.horizontalHeader().saveState())
-        qs.setValue("done_header", self.done_view.horizontalHeader().saveState())
+        self.layout_memory.save()
+        self.layout_memory.set("chart_overlays", ",".join(sorted(self.chart_panel.chosen_overlays())))
+
+    def _qsettings(self) -> Any:
+        from app.ui.layout import qsettings
+
+        return qsettings()
+
+    def reset_layout(self) -> None:
+        for dock in (self.watch_dock, self.signal_dock, self.stats_dock, self.alerts_dock):
+            dock.setFloating(False)
+            dock.setVisible(True)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.watch_dock)
+        for dock in (self.signal_dock, self.stats_dock, self.alerts_dock):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.stats_dock, self.alerts_dock)
+        self.resizeDocks([self.watch_dock, self.signal_dock], [410, 370], Qt.Orientation.Horizontal)
+        self.left_split.setSizes([200, 460, 160])
 
     def closeEvent(self, event: Any) -> None:
         self.save_layout()
         self.refresh_timer.stop()
-        self.pipeline_thread.stop()
+        self.source.stop()
         for job in list(self.jobs.running.values()):
             job.cancel()
         super().closeEvent(event)
-
-    # ---------------------------------------------------------------- updates
-    def on_snapshot(self, snap: Snapshot) -> None:
-        """From the worker (queued): only remember it; the 1 s timer applies the latest."""
-        first = self.latest is None
-        self.latest = snap
-        if first:
-            self.refresh()
-
-    def refresh(self) -> None:
-        self.active.tick_elapsed()
-        snap = self.latest
-        if snap is None or snap is self.applied:
-            return
-        known, known_closed = self._seen_open | self._seen_closed, self._seen_closed  # the previous snapshot's
-        self._seen_open = {r["id"] for r in snap.open_rows}
-        self._seen_closed = {r["id"] for r in snap.closed_rows}
-        if self.tray is not None and self.applied is not None:  # not for what was already there at start
-            pop = tray_message([r for r in snap.open_rows if r["id"] not in known],
-                               [r for r in snap.closed_rows if r["id"] not in known_closed])
-            if pop is not None:
-                self.tray.showMessage(*pop)
-        self.applied = snap
-        self.active.apply(snap.open_rows)
-        if snap.open_rows and not self.active_view.currentIndex().isValid():
-            self.active_view.selectRow(0)
-        self.completions.append_front(snap.closed_rows)
-        for key, view, rows in (("active_header", self.active_view, snap.open_rows),
-                                ("done_header", self.done_view, snap.closed_rows)):
-            if rows and key not in self._saved_columns:  # sized to the first rows once (~25 ms a call)
-                view.resizeColumnsToContents()
-                self._saved_columns.add(key)
-        self._show_stats(snap)
-        for w in (self.history_offer, self.history_button):
-            w.setVisible(not snap.has_history)
-        self.source_label.setText(f"source: {snap.source}")
-        self.ml_label.setText(f"ML filter: {snap.ml_status}")
-        if snap.last_scan_ms:
-            when = dt.datetime.fromtimestamp(snap.last_scan_ms / 1000).strftime("%H:%M:%S")
-            self.scan_label.setText(f"last scan: {when}")
-        self.error_label.setText("; ".join(f"{k}: {v}" for k, v in snap.errors.items())[:200])
-        self.error_label.setToolTip("\n".join(f"{k}: {v}" for k, v in snap.errors.items()))
-        if self.charts.currentWidget() is self.equity_chart:
-            self.equity_chart.show_points(snap.equity)
-        elif self.charts.currentWidget() is self.calibration_chart:
-            self.calibration_chart.show_calibration(snap.calibration)
-        if self.candle_chart.symbol:
-            self.request_candles.emit(self.candle_chart.symbol)
-
-    def _show_stats(self, snap: Snapshot) -> None:
-        a, t = snap.all_time, snap.today
-        sim = "SIMULATED" in snap.source
-        head = snap.headline or {}
-        e = head.get("expectancy") or {}
-        p = head.get("portfolio") or {}
-        exp = "no closed signal yet" if e.get("pct") is None else (
-            f"{e['pct']:+.3f}% per trade" + ("" if e.get("ci_low") is None else
-                                             f" (95%: {e['ci_low']:+.3f} to {e['ci_high']:+.3f})"))
-        rows = [
-            ("Net expectancy (all time)", exp), ("Open", str(a.get("open", 0))),
-            ("Closed (all time)", str(a["signals"])),
-            ("Account return", "—" if not p else f"{p['return_pct']:+.2f}% at {p['risk_per_trade_pct']:g}% risk"),
-            ("Max drawdown", "—" if not p else f"{p['max_drawdown_pct']:.1f}% of equity"),
-            ("Win rate (all time)", _rate(a)), ("Profit factor", _pf(a["profit_factor"])),
-            ("Closed today", str(t["signals"])), ("Win rate today", _rate(t)),
-        ]
-        body = "".join(f"<tr><td>{html.escape(k)}</td><td align='right'><b>{html.escape(v)}</b></td></tr>"
-                       for k, v in rows)
-        alerts = "".join(f"<li>{html.escape(m)}</li>" for m in snap.drift_alerts[:5])
-        banner = "<p style='color:#c8a04c'><b>SIMULATED market</b>: these numbers are not real trading.</p>" \
-            if sim else ""
-        v = snap.verdict
-        colour = "#2e9d57" if v is not None and v["verdict"] == "PROFITABLE" else "#d64545"
-        verdict = "" if v is None else (
-            f"<p style='color:{colour}'><b>{html.escape(v['verdict'])}</b> (backtest run {v['run_id']}): "
-            f"{html.escape(v['text'])}</p>")
-        self.stats_label.setText(f"{banner}{verdict}<table width='100%'>{body}</table>"
-                                 + (f"<p><b>Drift alerts</b></p><ul>{alerts}</ul>" if alerts else ""))
-
-    def on_select(self, current: Any, _previous: Any = None) -> None:
-        if not current.isValid():
-            return
-        proxy = self.active_view.model()
-        src = proxy.mapToSource(current)  # type: ignore[attr-defined]
-        row = self.active.row_dict(src.row())
-        if row["id"] == self._selected_id:
-            return  # rows above it came or went: still the same signal
-        self._selected_id = row["id"]
-        self.candle_chart.show_levels(row["entry"], row["stop_loss"], row["take_profit"])
-        self.candle_chart.symbol = row["symbol"]
-        self.request_candles.emit(row["symbol"])
-
-    def on_candles(self, payload: Any) -> None:
-        symbol, c = payload
-        if symbol != self.candle_chart.symbol:
-            return
-        label = "(SIMULATED)" if self.latest is not None and "SIMULATED" in self.latest.source else ""
-        self.candle_chart.show_candles(symbol, c.time, c.open, c.high, c.low, c.close, c.volume, label)
-        if self.latest is not None:
-            opened = [(r["signal_time"], r["entry"], r["side"]) for r in self.latest.open_rows
-                      if r["symbol"] == symbol]
-            closed = [(r["closed_at"], r["exit_price"], r["status"]) for r in self.latest.closed_rows
-                      if r["symbol"] == symbol][:200]
-            self.candle_chart.show_markers(opened, closed)
-
-    def on_worker_failed(self, message: str) -> None:
-        self.error_label.setText(message[:200])
-        self.error_label.setToolTip(message)
 
     # ---------------------------------------------------------------- actions
     def _open(self, dialog: Any) -> Any:
@@ -364,10 +303,8 @@ class MainWindow(QMainWindow):
         from app.ui.dialogs import BacktestDialog
 
         dlg = BacktestDialog(self.jobs, self.settings, self.db_path, self)
-        dlg.job_done.connect(lambda _r: self.reload_worker.emit())
-        show_trade = getattr(self, "show_trade", None)  # the chart's side (desk); without it no trade is drawn
-        if show_trade is not None:
-            dlg.trade_selected.connect(show_trade)
+        dlg.job_done.connect(lambda _r: self.source.reload.emit())
+        dlg.trade_selected.connect(self.show_trade)
         return self._open(dlg)
 
     def open_data_manager(self) -> Any:
@@ -391,7 +328,7 @@ class MainWindow(QMainWindow):
         from app.ui.dialogs import TrainDialog
 
         dlg = TrainDialog(self.jobs, self.settings, self.db_path, self.model_path, self)
-        dlg.job_done.connect(lambda _r: self.reload_worker.emit())
+        dlg.job_done.connect(lambda _r: self.source.reload.emit())
         return self._open(dlg)
 
     def open_optimise(self, what: str) -> Any:
@@ -418,6 +355,8 @@ class MainWindow(QMainWindow):
     def on_settings_saved(self, new: Any) -> None:
         """Saved settings (the dialog, an optimiser's Apply) go to the running session: used from its next cycle."""
         self.settings = new
+        self.source.settings = new
+        self._apply_view_settings(new)
         self.settings_changed.emit(new)
         self.statusBar().showMessage("Settings saved; the scanner uses them from its next cycle.", 8000)
 

@@ -16,7 +16,7 @@ def apply(app: QApplication, theme: str) -> None:
             QPalette.ColorRole.Text: "#d7dae0", QPalette.ColorRole.Button: "#2a2e36",
             QPalette.ColorRole.ButtonText: "#d7dae0", QPalette.ColorRole.Highlight: "#3d6fb4",
             QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#2a2e36",
-            QPalette.ColorRole.ToolTipText: "#d7dae0",
+            QPalette.ColorRole.ToolTipText: "#d7dae0", QPalette.ColorRole.PlaceholderText: "#8a8f98",
         }
         for role, colour in colours.items():
             pal.setColor(role, QColor(colour))

@@ -23,10 +23,12 @@ class PipelineWorker(QObject):
     nothing itself; saved settings reach the session at its next cycle."""
 
     snapshot_ready = Signal(object)
-    candles_ready = Signal(object)
+    chart_ready = Signal(object)  # app.services.live.chart_data.ChartData
+    why_ready = Signal(object)  # app.services.live.why.WhyReport (None: the signal is not recorded)
     failed = Signal(str)
     cycle_finished = Signal(int)
     settings_applied = Signal(object)  # the lines describing what changed
+    notice = Signal(str)  # something the user should read once (a replay played to its end)
 
     def __init__(self, settings: Any, db_path: Path, model_path: Path, interval_s: float | None = None,
                  spec: Any = None) -> None:
@@ -38,6 +40,8 @@ class PipelineWorker(QObject):
         self.spec = spec
         self._timer: QTimer | None = None
         self.session: Any = None
+        self.desk: Any = None
+        self._chart_key: Any = None
 
     @property
     def pipeline(self) -> Any:
@@ -45,6 +49,7 @@ class PipelineWorker(QObject):
 
     @Slot()
     def start(self) -> None:
+        from app.session.desk import Desk
         from app.session.live import LiveSession
 
         try:
@@ -54,6 +59,7 @@ class PipelineWorker(QObject):
             log.exception("pipeline failed to start")
             self.failed.emit(f"The scanner could not start: {exc}")
             return
+        self.desk = Desk(self.session)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.cycle)
         self._restart_timer()
@@ -77,12 +83,20 @@ class PipelineWorker(QObject):
                 self.settings = self.session.settings
                 self.settings_applied.emit(list(self.session.changes))
                 self._restart_timer()
-            snap = self.session.snapshot()
+            snap = self.desk.snapshot()
         except ScalpDeskError as exc:
             self.failed.emit(str(exc))
             return
         self.snapshot_ready.emit(snap)
         self.cycle_finished.emit(result.new_candles)
+        if self.session.finished:  # a replay played all its candles: the desk stays as it ended
+            if self._timer is not None:
+                self._timer.stop()
+            self.notice.emit(f"{self.session.label}: every candle has been played; the desk shows where it ended.")
+            return
+        advance = getattr(self.session.source, "advance", None)  # a replay as fast as possible: the next step
+        if advance is not None:
+            advance()
 
     @Slot(object)
     def apply_settings(self, new: Any) -> None:
@@ -93,11 +107,24 @@ class PipelineWorker(QObject):
         self.session.apply_settings(new)
         self.cycle()
 
-    @Slot(str)
-    def request_candles(self, symbol: str) -> None:
-        buf = self.session.candles(symbol) if self.session is not None else None
-        if buf is not None:
-            self.candles_ready.emit((symbol, buf))
+    @Slot(object)
+    def request_chart(self, request: Any) -> None:
+        """(symbol, timeframe, force): the chart of a pair, sent when it differs from the last one sent (or when
+        forced: the window switched pairs)."""
+        if self.desk is None:
+            return
+        symbol, timeframe, force = request
+        data = self.desk.chart(symbol, timeframe or None)
+        if data is None:
+            return
+        if force or data.key != self._chart_key:
+            self._chart_key = data.key
+            self.chart_ready.emit(data)
+
+    @Slot(int)
+    def request_why(self, signal_id: int) -> None:
+        if self.desk is not None:
+            self.why_ready.emit(self.desk.why(signal_id))
 
     @Slot()
     def reload(self) -> None:
@@ -114,6 +141,15 @@ class PipelineWorker(QObject):
         if self.session is not None:
             self.session.close()
             self.session = None
+            self.desk = None
+
+    @Slot()
+    def stop_and_quit(self) -> None:
+        """Stop, then end the thread (the window then starts another source)."""
+        self.stop()
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
 
 
 class PipelineThread:
@@ -134,6 +170,14 @@ class PipelineThread:
             QMetaObject.invokeMethod(self.worker, "stop", Qt.ConnectionType.BlockingQueuedConnection)
             self.thread.quit()
             self.thread.wait(10_000)
+
+    def stop_later(self, then: Callable[[], None]) -> None:
+        """Stop without blocking the window; `then` runs (in the GUI thread) once the thread has ended."""
+        if not self.thread.isRunning():
+            then()
+            return
+        self.thread.finished.connect(then)
+        QMetaObject.invokeMethod(self.worker, "stop_and_quit", Qt.ConnectionType.QueuedConnection)
 
 
 class JobSignals(QObject):

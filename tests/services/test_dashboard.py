@@ -87,7 +87,7 @@ def _assert_matches(snap: dashboard.Snapshot, ref: dict[str, object]) -> None:
     assert snap.all_time["wins"] == ref["wins"]
     assert snap.all_time["net_pnl_pct"] == pytest.approx(ref["net"], abs=1e-9)
     assert np.allclose(snap.equity[1], ref["equity"])  # type: ignore[arg-type]
-    assert [r["id"] for r in snap.closed_rows] == ref["recent"]
+    assert [r.id for r in snap.closed_rows] == ref["recent"]
     assert snap.calibration["live"] == ref["by_score"]
     for key, value in ref["summary"].items():  # type: ignore[attr-defined]
         assert snap.all_time[key] == (pytest.approx(value, abs=1e-9) if isinstance(value, float) else value), key
@@ -146,7 +146,7 @@ def test_only_its_own_source_and_today_from_midnight_utc(tmp_path):
         _feed(replay, rng, k)
     snap = _snapshot(db, history)
     _assert_matches(snap, _reference(db, "SIM"))
-    assert all(r["source"] == "SIM" for r in snap.closed_rows)
+    assert all(r.source == "SIM" for r in snap.closed_rows)
     closed_at = np.array([r["closed_at"] for r in db.query(
         "SELECT closed_at FROM live_signals WHERE status != 'OPEN' AND source = 'SIM'")])
     today = _snapshot(db, history, now_s=MIDNIGHT / 1000 + 3600).today

@@ -54,18 +54,19 @@ def test_window_shows_pipeline_signals_with_their_values(window):
         row = dict(db.query("SELECT * FROM live_signals WHERE id = ?", (open_id,))[0])
         n_closed = db.query("SELECT COUNT(*) FROM live_signals WHERE status != 'OPEN'")[0][0]
     m = w.active
-    ids = [m.row_dict(r)["id"] for r in range(m.rowCount())]
+    ids = [m.row_at(r).id for r in range(m.rowCount())]
     assert open_id in ids and closed_id not in ids
     r = ids.index(open_id)
     col = {c.key: k for k, c in enumerate(m.columns)}
+    decimals = len(f"{w.latest.ticks['BTC/USDT']:f}".rstrip("0").split(".")[1])  # the pair's tick size
     assert m.data(m.index(r, col["symbol"])) == "BTC/USDT"
-    assert m.data(m.index(r, col["entry"])) == f"{row['entry']:.6g}"
-    assert m.data(m.index(r, col["stop_loss"])) == f"{row['stop_loss']:.6g}"
+    assert m.data(m.index(r, col["entry"])) == f"{row['entry']:.{decimals}f}"
+    assert m.data(m.index(r, col["stop_loss"])) == f"{row['stop_loss']:.{decimals}f}"
     assert m.data(m.index(r, col["status_text"])).startswith("Tracking live…")
     assert "not enough history" in m.data(m.index(r, col["accuracy"]))  # no backtest yet: no invented number
     assert m.data(m.index(r, col["ml_probability"])) == "—"
     assert "h" in m.data(m.index(r, col["closed_candle_ms"])) or "m" in m.data(m.index(r, col["closed_candle_ms"]))
-    comp = [w.completions.row_dict(k)["id"] for k in range(w.completions.rowCount())]
+    comp = [w.completions.row_at(k).id for k in range(w.completions.rowCount())]
     assert closed_id in comp
     text = w.stats_label.text()
     assert f"Closed (all time)</td><td align='right'><b>{n_closed}</b>" in text
@@ -83,7 +84,7 @@ class FakeTray:
 
 def test_a_closed_signal_moves_to_completions(window, qtbot):
     w, (open_id, _) = window
-    w.tray = FakeTray()
+    w.alert_center.tray = FakeTray()
 
     def close_in_worker():
         tr = w.worker.pipeline.tracker
@@ -94,33 +95,45 @@ def test_a_closed_signal_moves_to_completions(window, qtbot):
         w.worker.cycle()
 
     QTimer.singleShot(0, w.worker, close_in_worker)  # runs in the worker's thread, like the pipeline
-    qtbot.waitUntil(lambda: w.latest is not None and all(r["id"] != open_id for r in w.latest.open_rows),
+    qtbot.waitUntil(lambda: w.latest is not None and all(r.id != open_id for r in w.latest.open_rows),
                     timeout=20_000)
     w.refresh()
-    assert open_id not in [w.active.row_dict(r)["id"] for r in range(w.active.rowCount())]
-    top = w.completions.row_dict(0)
-    assert top["id"] == open_id and top["status"] == "LOSS"
-    assert w.tray.messages == [("Signal closed", f"LOSS: LONG BTC/USDT 5m · {top['pnl_pct']:+.2f}% after fees")]
-    assert top["pnl_pct"] < -1.5  # the stop (1.5 %) plus fees: the pop-up shows the real loss
+    assert open_id not in [w.active.row_at(r).id for r in range(w.active.rowCount())]
+    top = w.completions.row_at(w.completions.row_of(open_id))  # most recent close first: ties by id
+    assert top.closed_at == max(w.completions.row_at(k).closed_at for k in range(w.completions.rowCount()))
+    assert top.status == "LOSS"
+    assert w.alert_center.tray.messages == [("Signal closed", f"LOSS: LONG BTC/USDT 5m · {top.pnl_pct:+.2f}% after "
+                                                              "fees")]
+    assert top.pnl_pct < -1.5  # the stop (1.5 %) plus fees: the pop-up shows the real loss
 
 
 def test_a_burst_makes_one_pop_up_with_the_real_totals():
+    from types import SimpleNamespace as Row
+
     from app.ui.main_window import tray_message
 
-    closed = [{"status": s, "side": "LONG", "symbol": "S/USDT", "timeframe": "1m", "pnl_pct": p}
+    closed = [Row(status=s, side="LONG", symbol="S/USDT", timeframe="1m", pnl_pct=p)
               for s, p in (("WIN", 1.76), ("LOSS", -1.74), ("LOSS", -1.74), ("EXPIRED", 0.1))]
-    opened = [{"side": "SHORT", "symbol": "X/USDT", "timeframe": "5m", "confluence_score": 71.25}]
+    opened = [Row(side="SHORT", symbol="X/USDT", timeframe="5m", confluence_score=71.25)]
     assert tray_message(opened, closed) == ("Signals", "New: SHORT X/USDT 5m · score 71.2\n"
                                             "4 closed: 1 won, 2 lost, 1 expired · -1.62% after fees")
     assert tray_message([], []) is None
 
 
-def test_layout_is_remembered(window):
+def test_layout_is_remembered_per_screen_size(window, monkeypatch):
+    from app.ui import layout
+
     w, _ = window
-    w.resize(1111, 777)
+    w.resize(700, 520)  # the offscreen screen is 800 x 600: a window is kept inside it
+    w.left_split.setSizes([100, 300, 100])
     w.save_layout()
     assert (paths.user_config_dir() / "window.ini").exists()
-    assert w._qsettings().value("geometry") is not None
+    key = layout.screen_key(w)
+    assert w._qsettings().value(f"{key}/geometry") is not None
+    w.resize(600, 400)
+    assert "geometry" in w.layout_memory.restore() and w.width() == 700
+    monkeypatch.setattr(layout, "screen_key", lambda _w: "3840x2160")  # another monitor: its own layout
+    assert w.layout_memory.restore() == set()
 
 
 def test_smoke_test_subprocess(tmp_path):

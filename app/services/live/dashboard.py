@@ -18,17 +18,74 @@ import numpy as np
 from app.core import stats
 from app.core.candles import timeframe_ms
 from app.core.outcomes import Costs, net_pnl_pct
+from app.market.sources import ConnectionState, Quote
 from app.services.live.accuracy import AccuracyTable
+from app.services.live.watchlist import WatchRow
 from app.storage.db import Database
 
 TRACKING = "Tracking live…"
 _ID_CHUNK = 500  # ids per `IN (...)`: well under SQLite's host-parameter limit
 
 
+@dataclass(frozen=True, slots=True)
+class OpenRow:
+    """An open signal as the window shows it (a row of the active-signals table)."""
+
+    id: int
+    symbol: str
+    timeframe: str
+    side: str
+    entry: float
+    stop_loss: float
+    take_profit: float
+    last_price: float | None
+    unrealised_pct: float | None  # if closed at the last price, after fees and slippage on both sides
+    confluence_score: float
+    accuracy: str  # what history says about its score band (AccuracyTable.text)
+    ml_probability: float | None
+    status_text: str
+    closed_candle_ms: int  # when the signal candle closed: the start of its real elapsed time
+    signal_time: int
+    bars_held: int
+    mfe_pct: float | None
+    mae_pct: float | None
+    provisional: bool = False  # entry is the signal candle's close until the next candle opens
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedRow:
+    """A signal that reached its outcome (a row of the completions table)."""
+
+    id: int
+    symbol: str
+    timeframe: str
+    side: str
+    entry: float
+    stop_loss: float
+    take_profit: float
+    exit_price: float | None
+    status: str  # WIN / LOSS / EXPIRED
+    pnl_pct: float  # after fees and slippage on both sides
+    closed_at: int  # open time of the candle that decided it
+    signal_time: int
+    bars_held: int
+    confluence_score: float
+    ml_probability: float | None
+    source: str
+    ambiguous: bool = False
+
+    @staticmethod
+    def of(r: Any) -> ClosedRow:
+        return ClosedRow(int(r["id"]), r["symbol"], r["timeframe"], r["side"], float(r["entry"]),
+                         float(r["stop_loss"]), float(r["take_profit"]), r["exit_price"], r["status"],
+                         float(r["pnl_pct"]), int(r["closed_at"]), int(r["signal_time"]), int(r["bars_held"] or 0),
+                         float(r["confluence_score"]), r["ml_probability"], r["source"], bool(r["ambiguous"]))
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    open_rows: tuple[dict[str, Any], ...]
-    closed_rows: tuple[dict[str, Any], ...]  # most recent first
+    open_rows: tuple[OpenRow, ...]
+    closed_rows: tuple[ClosedRow, ...]  # most recent first
     today: dict[str, Any]
     all_time: dict[str, Any]
     equity: tuple[np.ndarray, np.ndarray]  # the account's return % after each exit (s), read-only (app.core.portfolio)
@@ -42,8 +99,14 @@ class Snapshot:
     has_history: bool = True  # a finished backtest exists (else every accuracy is "not enough history")
     headline: dict[str, Any] = field(default_factory=dict)  # expectancy (clustered interval) and the account
     verdict: dict[str, Any] | None = None  # the backtest verdict for these settings: {run_id, verdict, text}
-    quotes: dict[str, Any] = field(default_factory=dict)  # symbol -> app.market.sources.Quote (latest prices)
-    connection: Any = None  # app.market.sources.ConnectionState of the source
+    quotes: dict[str, Quote] = field(default_factory=dict)  # symbol -> latest prices (sources that have them)
+    connection: ConnectionState | None = None  # of the source, always shown
+    watchlist: tuple[WatchRow, ...] = ()  # every watched symbol, in the settings' order
+    ticks: dict[str, float] = field(default_factory=dict)  # symbol -> tick size, for every price shown
+    timeframes: tuple[str, ...] = ()  # the watched timeframes (the first is the watchlist's)
+    min_score: float = 0.0  # a setup at or above it is a signal
+    symbols_watched: int = 0
+    clock_ms: int | None = None  # the source's clock when made (a replay's clock is not the wall clock)
     skipped_for_costs: int = 0  # setups turned away this session: their target did not pay its costs
 
 
@@ -183,19 +246,13 @@ class ClosedHistory:
         np.add.at(self._ml_p, dec, new["ml"][has])
         self._n = b
 
-    @staticmethod
-    def _whole(row: Any) -> dict[str, Any]:
-        r = dict(row)
-        r["closed_text"] = dt.datetime.fromtimestamp(r["closed_at"] / 1000, dt.UTC).strftime("%m-%d %H:%M")
-        return r
-
     def _reload(self) -> None:
         self.reloads += 1
         self._data_version = int(self.db.query("PRAGMA data_version")[0][0])
         rows = self.db.query(f"SELECT {self._COLS} FROM live_view WHERE status != 'OPEN' AND source = ?",
                              (self.source,))
         self._rebuild(self._columns(rows))
-        self.recent_rows = tuple(self._whole(r) for r in self.db.query(
+        self.recent_rows = tuple(ClosedRow.of(r) for r in self.db.query(
             "SELECT * FROM live_view WHERE status != 'OPEN' AND source = ? ORDER BY closed_at DESC, id DESC "
             "LIMIT ?", (self.source, self.recent)))
 
@@ -211,8 +268,8 @@ class ClosedHistory:
             merged = {k: np.concatenate([held[k], new[k]]) for k in held}
             order = np.lexsort((merged["id"], merged["closed_at"]))
             self._rebuild({k: v[order] for k, v in merged.items()})
-        merged_rows = [*self.recent_rows, *(self._whole(r) for r in rows)]
-        merged_rows.sort(key=lambda r: (r["closed_at"], r["id"]), reverse=True)
+        merged_rows = [*self.recent_rows, *(ClosedRow.of(r) for r in rows)]
+        merged_rows.sort(key=lambda r: (r.closed_at, r.id), reverse=True)
         self.recent_rows = tuple(merged_rows[:self.recent])
 
     def headline(self) -> dict[str, Any]:
@@ -260,7 +317,7 @@ _OPEN_COLS = ("id, symbol, timeframe, side, entry, stop_loss, take_profit, last_
               "ml_probability, entry_provisional, signal_time, bars_held, mfe_pct, mae_pct")
 
 
-def open_rows(db: Database, accuracy: AccuracyTable, costs: Costs, source: str) -> tuple[dict[str, Any], ...]:
+def open_rows(db: Database, accuracy: AccuracyTable, costs: Costs, source: str) -> tuple[OpenRow, ...]:
     rows = []
     texts: dict[tuple[str, str, float], str] = {}  # the accuracy text per signal kind, formatted once a snapshot
     # Only this source's records: simulated numbers never mix with live or replayed ones.
@@ -272,24 +329,22 @@ def open_rows(db: Database, accuracy: AccuracyTable, costs: Costs, source: str) 
         key = (r["symbol"], r["timeframe"], score)
         if key not in texts:
             texts[key] = accuracy.text(score, r["symbol"], r["timeframe"])
-        rows.append({
-            "id": r["id"], "symbol": r["symbol"], "timeframe": r["timeframe"], "side": r["side"], "entry": r["entry"],
-            "stop_loss": r["stop_loss"], "take_profit": r["take_profit"], "last_price": last,
-            "unrealised_pct": None if last is None else float(net_pnl_pct(side, r["entry"], last, costs)),
-            "confluence_score": score, "accuracy": texts[key],
-            "ml_probability": r["ml_probability"], "status_text": TRACKING + (" (entry at next open)"
-                                                                             if r["entry_provisional"] else ""),
-            "closed_candle_ms": r["signal_time"] + timeframe_ms(r["timeframe"]), "signal_time": r["signal_time"],
-            "bars_held": r["bars_held"], "mfe_pct": r["mfe_pct"], "mae_pct": r["mae_pct"],
-        })
+        provisional = bool(r["entry_provisional"])
+        rows.append(OpenRow(
+            int(r["id"]), r["symbol"], r["timeframe"], r["side"], float(r["entry"]), float(r["stop_loss"]),
+            float(r["take_profit"]), last, None if last is None else float(net_pnl_pct(side, r["entry"], last, costs)),
+            float(score), texts[key], r["ml_probability"], TRACKING + (" (entry at next open)" if provisional else ""),
+            int(r["signal_time"]) + timeframe_ms(r["timeframe"]), int(r["signal_time"]), int(r["bars_held"] or 0),
+            r["mfe_pct"], r["mae_pct"], provisional))
     return tuple(rows)
 
 
 def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: Costs, ml_status: str,
           last_scan_ms: int | None, errors: dict[str, str], now_s: float, label: str | None = None,
-          quotes: dict[str, Any] | None = None, connection: Any = None, skipped_for_costs: int = 0) -> Snapshot:
+          quotes: dict[str, Quote] | None = None, connection: ConnectionState | None = None,
+          watchlist: Callable[[tuple[OpenRow, ...]], tuple[WatchRow, ...]] | None = None, **extra: Any) -> Snapshot:
     """The snapshot of `history.source` (the tracker's label for the records); `label` is what the status bar
-    shows."""
+    shows. `watchlist` makes the watchlist rows from the open ones; `extra` fills the remaining Snapshot fields."""
     history.sync()
     opened = open_rows(db, accuracy, costs, history.source)
     day_start = int(dt.datetime.fromtimestamp(now_s, dt.UTC).replace(hour=0, minute=0, second=0,
@@ -304,4 +359,4 @@ def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: 
                     {**history.calibration(), "backtest": accuracy.buckets}, label or history.source, ml_status,
                     last_scan_ms, dict(errors), alerts, now_s, accuracy.run_id is not None,
                     {k: v for k, v in head.items() if k != "account_curve"}, accuracy.verdict(),
-                    dict(quotes or {}), connection, skipped_for_costs)
+                    dict(quotes or {}), connection, watchlist(opened) if watchlist is not None else (), **extra)

@@ -10,7 +10,7 @@ from app.core.candles import TIMEFRAME_MS
 
 GROUPS = {"scanner": "Scanner", "confluence": "Signals", "pattern_scores": "Patterns", "risk": "Risk and costs",
           "fees": "Risk and costs", "ml": "ML filter", "optimization": "Optimisation",
-          "notifications": "Notifications", "reports": "Reports and appearance",
+          "notifications": "Notifications", "alerts": "Notifications", "reports": "Reports and appearance",
           "appearance": "Reports and appearance"}
 TAB_ORDER = ("Scanner", "Signals", "Patterns", "Risk and costs", "ML filter", "Optimisation", "Notifications",
              "Reports and appearance")
@@ -22,6 +22,11 @@ CHOICE_WORDS = {
                                "profit_factor": "Profit factor"},
     "notifications.smtp_security": {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "None (unencrypted)"},
     "appearance.theme": {"dark": "Dark", "light": "Light"},
+    "appearance.times": {"local": "Local time (zone shown)", "utc": "UTC"},
+    "scanner.sides": {"both": "Both sides", "long": "Long only", "short": "Short only"},
+    "fees.preset": {"custom": "Custom (the fee per side below)", "binance_taker": "Binance spot taker, 0.10 %",
+                    "binance_maker": "Binance spot maker, 0.10 %",
+                    "binance_maker_bnb": "Binance spot maker paying in BNB, 0.075 %"},
 }
 HELP_WORDS = {  # help texts that name a choice by its code, said with the choice's words
     "scanner.top_n": "How many pairs 'The top N pairs by 24 h volume' watches",

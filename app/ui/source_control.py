@@ -1,0 +1,77 @@
+"""The window's live source: a pipeline worker in its own thread, restarted on another source (a replay, the
+simulated market the trader chose, the settings' source again) without blocking the window. The window connects to
+this object once; whichever worker runs, its signals come through here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.ui.workers import PipelineThread, PipelineWorker
+
+
+class SourceControl(QObject):
+    snapshot_ready = Signal(object)
+    chart_ready = Signal(object)
+    why_ready = Signal(object)
+    failed = Signal(str)
+    notice = Signal(str)
+    cycle_finished = Signal(int)
+    settings_applied = Signal(object)
+    restarted = Signal(object)  # the new spec (None: the settings' source)
+    # to the worker (queued into its thread)
+    request_chart = Signal(object)
+    request_why = Signal(int)
+    reload = Signal()
+    apply_settings = Signal(object)
+
+    def __init__(self, settings: Any, db_path: Path, model_path: Path, interval_s: float | None = None,
+                 spec: Any = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.db_path = db_path
+        self.model_path = model_path
+        self.interval_s = interval_s
+        self.spec = spec
+        self._next: Any = None
+        self.worker, self.runner = self._make(spec)
+
+    def _make(self, spec: Any) -> tuple[PipelineWorker, PipelineThread]:
+        worker = PipelineWorker(self.settings, self.db_path, self.model_path, self.interval_s, spec=spec)
+        for ours, theirs in ((self.snapshot_ready, worker.snapshot_ready), (self.chart_ready, worker.chart_ready),
+                             (self.why_ready, worker.why_ready), (self.failed, worker.failed),
+                             (self.notice, worker.notice), (self.cycle_finished, worker.cycle_finished),
+                             (self.settings_applied, worker.settings_applied)):
+            theirs.connect(ours)
+        self.request_chart.connect(worker.request_chart)
+        self.request_why.connect(worker.request_why)
+        self.reload.connect(worker.reload)
+        self.apply_settings.connect(worker.apply_settings)
+        return worker, PipelineThread(worker)
+
+    def start(self) -> None:
+        self.runner.start()
+
+    def stop(self) -> None:
+        """Blocking: the window is closing."""
+        self.runner.stop()
+
+    def switch(self, spec: Any) -> None:
+        """Stop the running worker (in its thread) and start one on `spec` once it has ended."""
+        self._next = spec
+        old = self.worker
+        for sig in (self.request_chart, self.request_why, self.reload, self.apply_settings):
+            sig.disconnect()
+        for theirs in (old.snapshot_ready, old.chart_ready, old.why_ready, old.failed, old.notice,
+                       old.cycle_finished, old.settings_applied):
+            theirs.disconnect()
+        self.runner.stop_later(self._start_next)
+
+    @Slot()
+    def _start_next(self) -> None:
+        self.spec = self._next
+        self.worker, self.runner = self._make(self.spec)
+        self.runner.start()
+        self.restarted.emit(self.spec)
