@@ -149,6 +149,11 @@ class FakeBinanceStream:
         for c in list(self.conns):
             c.muted = True
 
+    def unstall(self) -> None:
+        """The silent connections speak again (a stall shorter than the client's patience)."""
+        for c in list(self.conns):
+            c.muted = False
+
     def outage(self, on: bool) -> None:
         """The exchange is down: websockets dropped and refused, REST answers 503."""
         self.refusing_connections = on
@@ -266,8 +271,7 @@ class FakeBinanceStream:
             frames.extend(held)
         sent = 0
         for ident, frame in frames:
-            if ident is not None:
-                self.close_sent.setdefault(ident, time.time())
+            when = time.time()
             for conn in list(self.conns):
                 if conn.muted or stream not in conn.streams or conn.ws.closed:
                     continue
@@ -276,6 +280,8 @@ class FakeBinanceStream:
                     sent += 1
                 except (ConnectionError, RuntimeError):
                     continue
+                if ident is not None:
+                    self.close_sent.setdefault(ident, when)  # the first time a client was sent this close
         return sent
 
 

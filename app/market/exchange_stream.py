@@ -28,6 +28,7 @@ from app.market.sources import ConnectionState, Quote
 from app.market.universe import MAX_SYMBOLS, top_by_volume
 
 log = logging.getLogger(__name__)
+SKEW_MS = 2_000  # margin for the local clock running ahead of the exchange's
 
 
 class ExchangeStream:
@@ -59,7 +60,7 @@ class ExchangeStream:
         self.client.check_timeframes(self.timeframes)  # no network: a bad timeframe fails here
         self._clock = clock_ms or self.client.server_time_ms
         self.base_url, self.ws_url = base_url, ws_url
-        self.grace_ms = int(grace_s * 1000)
+        self.grace_ms = max(int(grace_s * 1000), SKEW_MS + 500)
         self.stale_periods = stale_periods
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self.universe_refresh_s = universe_refresh_s
@@ -242,6 +243,7 @@ class ExchangeStream:
     def _fetch(self, req: FetchRequest, now: int) -> bool:
         sym, tf = req.feed
         self.counts["rest_requests"] += 1
+        now -= SKEW_MS  # a candle REST calls closed must have closed by the exchange's clock too
         try:
             candles = self.client.fetch_candles(sym, tf, since_ms=req.since_ms, limit=req.limit, now_ms=now)
         except ExchangeError as exc:
@@ -350,16 +352,18 @@ class ExchangeStream:
 
     # ------------------------------------------------------------------ state
     def connection(self) -> ConnectionState:
+        """connected (streaming) / connecting / reconnecting in N s (candles fetched over REST meanwhile) / polling
+        (no stream, and why) / offline (neither the stream nor REST answers: could not reach <exchange>)."""
         problems = self.book.problems()
         mono = time.monotonic()
-        n = len(self.symbols())
-        what = f"{n} symbols x {','.join(self.timeframes)}"
-        if self._offline is not None:
-            retry = max(0.0, self._rest_retry_at - mono)
-            return ConnectionState("offline", self._offline, retry, None, problems)
+        what = f"{len(self.symbols())} symbols x {','.join(self.timeframes)}"
+        rest_retry = max(0.0, self._rest_retry_at - mono)
+        ws = self.ws.state if self.ws is not None else None
+        if not self.client.markets_loaded or (self._offline is not None and (ws is None or ws.state != "connected")):
+            return ConnectionState("offline", self._offline or f"could not reach {self.exchange_id}", rest_retry,
+                                   None, problems)
         if not self.streaming:
             return ConnectionState("polling", f"{what}; {self.polling_reason}", None, None, problems)
-        ws = self.ws.state if self.ws is not None else None
         if ws is None or ws.state in ("idle", "connecting"):
             return ConnectionState("connecting", what, None, None, problems)
         since = int(self._clock() - (mono - ws.since) * 1000)
@@ -367,7 +371,8 @@ class ExchangeStream:
             retry = max(0.0, (ws.retry_at or mono) - mono)
             return ConnectionState("reconnecting", f"{ws.detail}; candles fetched over REST meanwhile", retry, since,
                                    problems)
-        return ConnectionState("connected", f"{what} streaming", None, since, problems)
+        rest = f"; REST: {self._offline}" if self._offline else ""
+        return ConnectionState("connected", f"{what} streaming{rest}", None, since, problems)
 
     def stats(self) -> dict[str, Any]:
         ws = self.ws

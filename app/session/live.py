@@ -128,7 +128,10 @@ def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str,
     if spec.kind == "exchange":
         exchange = spec.exchange or sc.exchange
         if spec.polling:
-            ex = sources.ExchangeSource(exchange, spec.exchange_url, symbols)
+            from app.market.exchange import ExchangeClient
+
+            client = ExchangeClient(exchange, base_url=spec.exchange_url, clock_ms=spec.clock_ms)
+            ex = sources.ExchangeSource(exchange, spec.exchange_url, symbols, client=client)
             return ex, Watch(symbols, tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
         from app.market.exchange_stream import ExchangeStream
 
