@@ -112,7 +112,7 @@ class Running:
 
 
 def start_session(settings: Any, db_path: Path, spec: Any, listener: Callable[[Any], None] | None = None,
-                  model_path: Path | None = None) -> Running:
+                  model_path: Path | None = None, keep_events: bool = True) -> Running:
     from app.session.live import LiveSession
 
     run = Running()
@@ -127,7 +127,8 @@ def start_session(settings: Any, db_path: Path, spec: Any, listener: Callable[[A
             return
         try:
             run.session = session
-            session.subscribe(run.events.append)
+            if keep_events:  # a benchmark keeps none: an hour's events would be its own memory growth
+                session.subscribe(run.events.append)
             if listener is not None:
                 session.subscribe(listener)
             run.started.set()

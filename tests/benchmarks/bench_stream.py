@@ -16,11 +16,13 @@ Run: .venv/bin/python tests/benchmarks/bench_stream.py --symbols 200 --minutes 5
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import os
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 last_pos[feed] = pos
 
     t_setup = time.monotonic()
-    run_: Running = start_session(settings, workdir / "stream.sqlite", spec, listener=on_event)
+    run_: Running = start_session(settings, workdir / "stream.sqlite", spec, listener=on_event, keep_events=False)
     holder["run"] = run_
     n = len(info["symbols"])
     run_.wait(lambda: len(run_.positions()) == n, 900, "every symbol's history")
@@ -148,8 +150,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     first_new = min(last_pos.values())
     marks0, cycles0 = run_.session.marks, run_.session.pipeline.cycles
     rss_start = rss_mb()
+    objects_start = len(gc.get_objects())
     cpu0, wall0 = time.process_time(), time.monotonic()
     holder["streaming"] = True
+    samples: list[tuple[float, float]] = []  # (market minutes streamed, RSS MB)
+    t0_market = int(now.value)
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.wait(2.0):
+            samples.append(((int(now.value) - t0_market) / TF, rss_mb()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     here.send("go")
     done = here.recv()
     last = (done["end"] // TF) * TF - TF
@@ -157,6 +170,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     wall = time.monotonic() - wall0
     cpu = time.process_time() - cpu0
     rss_end = rss_mb()
+    objects_end = len(gc.get_objects())
+    sampling.set()
+    warm = [r for m, r in samples if m >= min(10.0, args.minutes / 5)]
     session = run_.session
     marks, cycles = session.marks - marks0, session.pipeline.cycles - cycles0
     stats = session.source.stats() if hasattr(session.source, "stats") else {}
@@ -201,7 +217,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # more figures
         "mode": args.mode, "minutes": args.minutes, "speed": args.speed, "signals_timed": len(sig_lat),
         "close_to_publish_ms": {**pct(all_lat), "n": len(all_lat)},
-        "cpu_per_s": round(cpu / wall, 3) if wall else None, "wall_s": round(wall, 1), "setup_s": round(setup_s, 1),
+        "cpu_per_s": round(cpu / wall, 3) if wall else None,
+        "rss_mb_after_warmup": round(warm[0], 1) if warm else None,
+        "python_objects": {"start": objects_start, "end": objects_end},
+        "rss_mb_by_minute": {str(int(m)): round(r, 1) for m, r in samples[:: max(1, len(samples) // 12)]},
+        "wall_s": round(wall, 1), "setup_s": round(setup_s, 1),
         "cycles": cycles, "faults": faults, "records": len(rows), "connection": conn_text,
         "source": {k: stats[k] for k in ("messages", "malformed", "rest_requests", "closed_stream", "closed_rest",
                                          "duplicates", "late_updates", "reconnects") if k in stats},
