@@ -79,6 +79,24 @@ def canonical(candles: Candles) -> Candles:
                                f(candles.low), f(candles.close), f(candles.volume))
 
 
+def resample(c: Candles, timeframe: str) -> Candles:
+    """Candles of a longer timeframe from shorter ones (open first, high max, low min, close last, volume sum);
+    only whole periods."""
+    tf = timeframe_ms(timeframe)
+    if tf % c.tf_ms:
+        raise ValueError(f"cannot build {timeframe} candles from {c.timeframe}")
+    start = c.time - c.time % tf
+    first = np.flatnonzero(np.r_[True, np.diff(start) != 0])
+    if not len(first):
+        return Candles.from_arrays(c.symbol, timeframe, c.time, c.open, c.high, c.low, c.close, c.volume)
+    last = np.r_[first[1:], len(c)] - 1
+    whole = last - first + 1 == tf // c.tf_ms  # a period whose every candle is there
+    high, low = np.maximum.reduceat(c.high, first), np.minimum.reduceat(c.low, first)
+    volume = np.add.reduceat(c.volume, first)
+    return Candles.from_arrays(c.symbol, timeframe, start[first][whole], c.open[first][whole], high[whole],
+                               low[whole], c.close[last][whole], volume[whole])
+
+
 class FakeBinance:
     def __init__(self, recordings: Path | None, candles: dict[str, Candles], now_ms: int,
                  extra_markets: dict[str, dict[str, Any]] | None = None) -> None:
@@ -93,6 +111,7 @@ class FakeBinance:
         self.exchange_info = info
         self.extra_markets = dict(extra_markets or {})
         self.candles = candles  # by market id, e.g. BTCUSDT
+        self._resampled: dict[tuple[str, str], Candles] = {}
         self.now_ms = now_ms
         self.faults: deque[str] = deque()
         self.requests: list[str] = []
@@ -118,8 +137,18 @@ class FakeBinance:
         self.server.shutdown()
         self.server.server_close()
 
-    def klines(self, symbol: str, interval: str, start: int | None, limit: int) -> list[list[Any]]:
+    def series(self, symbol: str, interval: str) -> Candles:
+        """The candles of a market at an interval: the given ones, or built from them for a longer interval."""
         c = self.candles[symbol]
+        if interval == c.timeframe:
+            return c
+        key = (symbol, interval)
+        if key not in self._resampled:
+            self._resampled[key] = resample(c, interval)
+        return self._resampled[key]
+
+    def klines(self, symbol: str, interval: str, start: int | None, limit: int) -> list[list[Any]]:
+        c = self.series(symbol, interval)
         tf = timeframe_ms(interval)
         now = self.now_ms
         stop = int(np.searchsorted(c.time, now, side="right"))  # includes the forming candle, as the real API does

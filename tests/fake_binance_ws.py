@@ -181,7 +181,7 @@ class FakeBinanceStream:
             if c is None:
                 continue
             if kind.startswith("kline_"):
-                events.extend(self._kline_events(mid, kind[6:], c, start, to_ms, stream))
+                events.extend(self._kline_events(mid, kind[6:], self.rest.series(mid, kind[6:]), start, to_ms, stream))
             elif kind == "bookTicker":
                 events.extend(self._quote_events(mid, c, start, to_ms, stream))
         events.sort(key=lambda e: (e[0], e[1]))

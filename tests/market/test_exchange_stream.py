@@ -158,3 +158,28 @@ def test_top_volume_universe_from_the_exchange_tickers(data):
             assert src.symbols() == sorted(volume, key=lambda s: -volume[s])[:3]  # no USDC/USDT, no BTCUP/USDT
         finally:
             src.close()
+
+
+def test_several_timeframes_at_once(data):
+    from tests.fake_binance import resample
+
+    with Exchange(data, START + 400 * TF + 25_000) as ex:
+        src = stream(ex, ["BTC/USDT", "SOL/USDT"], timeframes=["1m", "5m"], history=60)
+        try:
+            until(lambda: len(ex.ws.subscribed()) == 6, what="kline 1m, kline 5m and book ticker streams")
+            until(lambda: all(len(src.fetch(s, tf, 60)) == 60 for s in ("BTC/USDT", "SOL/USDT")
+                              for tf in ("1m", "5m")), what="history")
+            end = START + 411 * TF
+            while ex.now_ms < end:
+                ex.ws.advance(ex.now_ms + 5_000)
+                time.sleep(0.01)
+            five = 5 * TF
+            until(lambda: src.fetch("SOL/USDT", "5m", 1).time[-1] == end // five * five - five and
+                  src.fetch("SOL/USDT", "1m", 1).time[-1] == end - TF, what="the closes of both")
+            ref = resample(data["SOL/USDT"], "5m")
+            got = src.fetch("SOL/USDT", "5m", 60)
+            i = int(np.searchsorted(ref.time, got.time[0]))
+            assert np.array_equal(got.close, ref.close[i:i + 60]) and np.array_equal(got.high, ref.high[i:i + 60])
+            assert src.stats()["closed_stream"] >= 2 * 10 + 2 * 2  # 1m and 5m closes came over the websocket
+        finally:
+            src.close()
