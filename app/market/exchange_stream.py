@@ -77,7 +77,6 @@ class ExchangeStream:
         self._rest_retry_at = 0.0
         self._rest_failures = 0
         self._universe_at = 0.0
-        self._started_at = time.monotonic()
         self.counts = {"messages": 0, "malformed": 0, "refused": 0, "rest_requests": 0, "rest_errors": 0}
         self._refused: dict[str, str] = {}
         ok, reason = streaming_support(exchange_id) if streaming else (False, "polling was asked for")
@@ -89,7 +88,6 @@ class ExchangeStream:
         self._rest_thread.start()
 
     # ------------------------------------------------------------------ life
-
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
