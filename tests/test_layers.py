@@ -28,7 +28,7 @@ def _imports(pattern: str) -> set[str]:
 
 
 def test_only_the_exchange_adapter_imports_ccxt():
-    assert _imports(r"^\s*(import ccxt|from ccxt)") == {"app/market/exchange.py"}
+    assert _imports(r"^\s*(import ccxt|from ccxt)") == {"app/market/exchange.py", "app/market/exchange_ws.py"}
 
 
 def test_only_storage_opens_sqlite():

@@ -27,13 +27,18 @@ def add_parser(sub: Any, common: Common) -> None:
     p.add_argument("--timeframe", default=None)
     p.add_argument("--cycles", type=int, default=None, help="stop after N cycles (live sources)")
     p.add_argument("--exchange-url", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--exchange-ws-url", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--poll", action="store_true", help=argparse.SUPPRESS)  # the REST loop, for comparisons
 
 
 def text(r: dict[str, Any]) -> str:
+    conn = r.get("connection")
+    head = f"Connection: {conn['text']}\n" if conn and conn["state"] not in ("replay", "simulated") else ""
     wr = "not enough history" if r["win_rate"] is None else (
         f"{r['win_rate']:.1%} ({r['ci_low']:.1%}–{r['ci_high']:.1%}, n={r['closed']})")
     exp = "n/a" if r["expectancy_pct"] is None else f"{r['expectancy_pct']:+.3f}%"
-    return (f"{r['source']}: {r['cycles']} cycles, {r['candles']} candles. This run opened {r['signals_opened']} "
+    return head + (f"{r['source']}: {r['cycles']} cycles, {r['candles']} candles. This run opened "
+            f"{r['signals_opened']} "
             f"and closed {r['signals_closed']} signals; {r['open']} open now.\n"
             f"All recorded {r['source']} signals: {r['closed']} closed, expectancy {exp} per signal after fees, "
             f"win rate {wr}. ML filter: {r['ml_filter']}")
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = SourceSpec(kind=args.source, exchange=args.exchange, exchange_url=args.exchange_url,
                       files=tuple(args.data or ()), symbol=args.symbol, timeframe=args.timeframe,
                       symbols=tuple(args.symbols.split(",")) if args.symbols else (), speed=args.speed,
-                      step=args.step)
+                      step=args.step, exchange_ws_url=args.exchange_ws_url, polling=args.poll)
     stop = threading.Event()
     os_signal.signal(os_signal.SIGTERM, lambda *_: stop.set())
     opened = closed = 0
@@ -58,12 +63,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         nonlocal opened, closed
         opened += ev.kind == "signal_opened"
         closed += ev.kind == "signal_closed"
+        if ev.kind == "connection":  # always said: offline, reconnecting, a refused symbol...
+            print(f"connection: {ev.data['text']}", file=sys.stderr, flush=True)
+            for feed, problem in ev.data.get("problems", {}).items():
+                print(f"  {feed}: {problem}", file=sys.stderr, flush=True)
 
     with LiveSession(settings, db_path(args), model_path(args, settings), spec, alerts=True,
                      watch_file=False) as session:
         for problem in session.notify_problems:
             print(f"notifications: {problem}", file=sys.stderr)
         session.subscribe(count)
+        session.check_connection()
         if args.verbose:
             session.subscribe(lambda ev: print(f"{ev.kind}: {ev.data}", file=sys.stderr)
                               if ev.kind in ("signal_opened", "signal_closed", "drift_alert", "source_status")
@@ -73,8 +83,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         candles = sum(len(b) for b in session.pipeline.buffers.values())
         s = session.summary()
         label, cycles, ml = session.source.label, session.pipeline.cycles, session.ml.status
+        conn = session.connection()
+        live = args.source == "exchange"
+        marks = session.marks
+    connection = {**conn.to_dict(), "text": conn.text()} if hasattr(conn, "to_dict") else None
     return {"source": label, "cycles": cycles, "candles": candles, "signals_opened": opened,
             "signals_closed": closed, "open": s["open"], "recorded": s["recorded"], "closed": s["signals"],
             "wins": s["wins"], "losses": s["losses"], "expired": s["expired"], "win_rate": s["win_rate"],
             "ci_low": s["ci_low"], "ci_high": s["ci_high"], "expectancy_pct": s["expectancy_pct"],
-            "net_pnl_pct": s["net_pnl_pct"], "profit_factor": s["profit_factor"], "ml_filter": ml}
+            "net_pnl_pct": s["net_pnl_pct"], "profit_factor": s["profit_factor"], "ml_filter": ml,
+            "connection": connection, "marks": marks,
+            # an exchange that delivered no candle at all (offline, or every symbol refused): not a success
+            "exit_code": 1 if live and candles == 0 else 0}

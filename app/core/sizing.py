@@ -29,16 +29,17 @@ class Sizing:
         return self.reward_money - self.costs_money
 
 
-def size_position(account: float, risk_pct: float, entry: float, stop: float, target: float, taker_pct: float,
-                  slippage_pct: float) -> Sizing | None:
-    """None when the levels cannot size a position (no stop distance, non-positive prices or account)."""
+def size_position(account: float, risk_pct: float, entry: float, stop: float, target: float,
+                  round_trip_pct: float) -> Sizing | None:
+    """None when the levels cannot size a position (no stop distance, non-positive prices or account).
+    `round_trip_pct`: fees and slippage of entry and exit, % of the notional (app.core.outcomes.Costs)."""
     dist = abs(entry - stop)
     if account <= 0 or risk_pct <= 0 or entry <= 0 or dist <= 0:
         return None
     risk = account * risk_pct / 100.0
     qty = risk / dist
     notional = qty * entry
-    costs = notional * 2.0 * (taker_pct + slippage_pct) / 100.0
+    costs = notional * round_trip_pct / 100.0
     reward = qty * abs(target - entry)
     net_win, net_loss = reward - costs, risk + costs
     be = net_loss / (net_win + net_loss) if net_win > 0 else None

@@ -5,6 +5,7 @@ retries with backoff, and ccxt's errors turned into ExchangeError with a message
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -35,8 +36,9 @@ def _rewrite(urls: Any, base: str) -> Any:
 class ExchangeClient:
     def __init__(self, exchange_id: str = "binance", base_url: str | None = None, timeout_ms: int = 10_000,
                  retries: int = 4, backoff_s: float = 0.5, max_backoff_s: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep, clock_ms: Callable[[], int] | None = None) -> None:
-        cls = getattr(ccxt, exchange_id, None)
+                 sleep: Callable[[float], None] = time.sleep, clock_ms: Callable[[], int] | None = None,
+                 connect_retries: int = 1, monotonic: Callable[[], float] = time.monotonic) -> None:
+        cls = getattr(ccxt, exchange_id, None) if exchange_id in ccxt.exchanges else None
         if cls is None:
             raise ExchangeError(f"unknown exchange '{exchange_id}'; expected a ccxt id such as binance")
         options: dict[str, Any] = {"defaultType": "spot"}
@@ -54,13 +56,20 @@ class ExchangeClient:
         self._sleep = sleep
         self._clock_ms = clock_ms
         self.retry_count = 0
+        self.connect_retries = connect_retries
+        self._mono = monotonic
         self._markets_loaded = False
+        self._markets_error: ExchangeError | None = None  # the last failure to load markets, kept for a while
+        self._markets_retry_at = 0.0
+        self._markets_failures = 0
         self._clock_offset_ms = 0
 
     # ------------------------------------------------------------ plumbing
-    def _call(self, what: str, fn: Callable[[], T], valid: Callable[[Any], bool] = lambda r: True) -> T:
+    def _call(self, what: str, fn: Callable[[], T], valid: Callable[[Any], bool] = lambda r: True,
+              retries: int | None = None, level: int = logging.WARNING) -> T:
         delay = self.backoff_s
-        for attempt in range(self.retries + 1):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 result = fn()
                 if not valid(result):
@@ -70,13 +79,13 @@ class ExchangeClient:
                 raise ExchangeError(f"{self.exchange_id}: {what}: the symbol is not listed ({exc})") from None
             except RETRYABLE as exc:
                 retry_after = _retry_after(self.exchange)
-                if attempt >= self.retries:
+                if attempt >= retries:
                     raise ExchangeError(
                         f"{self.exchange_id}: {what} failed after {attempt + 1} tries: {_plain(exc)}. "
                         f"Check the connection; the scanner keeps trying.", retryable=True) from None
                 self.retry_count += 1
                 wait = min(self.max_backoff_s, retry_after if retry_after is not None else delay)
-                log.warning("%s: %s: %s; retry %d in %.1fs", self.exchange_id, what, _plain(exc), attempt + 1, wait)
+                log.log(level, "%s: %s: %s; retry %d in %.1fs", self.exchange_id, what, _plain(exc), attempt + 1, wait)
                 self._sleep(wait)
                 delay = min(self.max_backoff_s, delay * 2)
             except ccxt.AuthenticationError:
@@ -85,7 +94,7 @@ class ExchangeClient:
             except ccxt.BaseError as exc:
                 raise ExchangeError(f"{self.exchange_id}: {what}: {_plain(exc)}") from None
             except (ValueError, TypeError, KeyError) as exc:  # a body ccxt could not parse
-                if attempt >= self.retries:
+                if attempt >= retries:
                     raise ExchangeError(f"{self.exchange_id}: {what}: malformed answer ({exc})",
                                         retryable=True) from None
                 self.retry_count += 1
@@ -99,9 +108,27 @@ class ExchangeClient:
         return isinstance(result, list) and isinstance(raw, list)
 
     def load_markets(self) -> list[str]:
-        markets = self._call("loading markets", lambda: self.exchange.load_markets(reload=True),
-                             lambda r: isinstance(r, dict) and len(r) > 0)
+        """The exchange's markets, loaded once. A failure is kept and raised again at once until its backoff ends
+        (1 s doubling to 60 s), so an offline scan of many symbols fails in about a second, not once per symbol."""
+        if self._markets_error is not None and self._mono() < self._markets_retry_at:
+            raise self._markets_error
+        try:
+            markets = self._call("loading markets", lambda: self.exchange.load_markets(reload=True),
+                                 lambda r: isinstance(r, dict) and len(r) > 0, retries=self.connect_retries,
+                                 level=logging.INFO)
+        except ExchangeError as exc:
+            self._markets_failures += 1
+            wait = min(60.0, 2.0 ** (self._markets_failures - 1))
+            self._markets_retry_at = self._mono() + wait
+            m = re.search(r"failed after \d+ tries: (.*?)\. Check", str(exc))
+            reason = m.group(1) if m else str(exc).removeprefix(f"{self.exchange_id}: loading markets: ")
+            self._markets_error = ExchangeError(
+                f"could not reach {self.exchange_id}: {reason}" if exc.retryable
+                else str(exc), retryable=exc.retryable)
+            raise self._markets_error from None
         self._markets_loaded = True
+        self._markets_error = None
+        self._markets_failures = 0
         try:
             server = int(self._call("reading the server time", lambda: self.exchange.fetch_time(),
                                     lambda r: isinstance(r, int | float) and r > 0))
@@ -109,6 +136,44 @@ class ExchangeClient:
         except ExchangeError:
             self._clock_offset_ms = 0  # local clock; the candle grid still tells closed from forming
         return sorted(markets)
+
+    @property
+    def markets_loaded(self) -> bool:
+        return self._markets_loaded
+
+    @property
+    def markets(self) -> dict[str, Any]:
+        return dict(self.exchange.markets or {})
+
+    def timeframes(self) -> list[str]:
+        return list((getattr(self.exchange, "timeframes", None) or {}).keys())
+
+    def check_timeframes(self, timeframes: list[str]) -> None:
+        """Timeframes the exchange and ScalpDesk both know, else an error naming the others (no network)."""
+        from app.core.candles import TIMEFRAME_MS
+
+        offered = self.timeframes()
+        for tf in timeframes:
+            if tf not in TIMEFRAME_MS:
+                raise ExchangeError(f"timeframe '{tf}' is not supported; expected one of {', '.join(TIMEFRAME_MS)}")
+            if offered and tf not in offered:
+                raise ExchangeError(f"{self.exchange_id} does not offer {tf} candles; it offers {', '.join(offered)}")
+
+    def check_symbols(self, symbols: list[str]) -> None:
+        """Every symbol must be listed (markets must be loaded), else an error naming the ones that are not."""
+        listed = self.exchange.markets or {}
+        missing = [s for s in symbols if s not in listed]
+        if missing:
+            raise ExchangeError(f"{self.exchange_id} does not list {', '.join(missing)} (delisted or misspelt; "
+                                f"symbols look like BTC/USDT)")
+
+    def fetch_tickers(self) -> dict[str, Any]:
+        """24 h tickers of every market (for the top-volume universe)."""
+        if not self._markets_loaded:
+            self.load_markets()
+        result: dict[str, Any] = self._call("24 h tickers", lambda: self.exchange.fetch_tickers(),
+                                            lambda r: isinstance(r, dict))
+        return result
 
     def server_time_ms(self) -> int:
         """The exchange's clock, from the local one and the offset measured when markets were loaded."""

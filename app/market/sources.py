@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,16 +40,26 @@ class Quote:
 class ConnectionState:
     """What the status bar and `track` say about the source, always visible.
 
-    state: connected / connecting / reconnecting / polling / offline / simulated / replay / files."""
+    state: connected / connecting / reconnecting / polling / offline / simulated / replay / files.
+    problems: what is wrong with single feeds while the rest works, e.g. {"XRP/USDT 1m": "stream refused (...)"}."""
 
     state: str
     detail: str = ""
     retry_in_s: float | None = None
     since_ms: int | None = None
+    problems: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
-        extra = f" in {self.retry_in_s:.0f}s" if self.retry_in_s is not None and self.state == "reconnecting" else ""
-        return f"{self.state}{extra}" + (f": {self.detail}" if self.detail else "")
+        retry = self.retry_in_s is not None
+        extra = f" in {self.retry_in_s:.0f}s" if retry and self.state == "reconnecting" else ""
+        after = f" (retry in {self.retry_in_s:.0f}s)" if retry and self.state == "offline" else ""
+        more = f" ({len(self.problems)} feed{'s' if len(self.problems) != 1 else ''} with a problem)" \
+            if self.problems else ""
+        return f"{self.state}{extra}" + (f": {self.detail}" if self.detail else "") + after + more
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "detail": self.detail, "retry_in_s": self.retry_in_s,
+                "since_ms": self.since_ms, "problems": dict(self.problems)}
 
 
 class CandleSource(Protocol):
@@ -151,3 +161,9 @@ class ExchangeSource:
 
     def symbols(self) -> list[str]:
         return self._watch
+
+    def connection(self) -> ConnectionState:
+        error = getattr(self.client, "_markets_error", None)
+        if error is not None:
+            return ConnectionState("offline", str(error))
+        return ConnectionState("polling", f"{len(self._watch)} symbols over REST, one request per symbol a cycle")

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class SourceSpec:
 
     kind: str = "settings"  # settings / sim / exchange / replay
     exchange: str | None = None
-    exchange_url: str | None = None  # tests: a fake exchange on 127.0.0.1
+    exchange_url: str | None = None  # tests: a fake exchange on 127.0.0.1 (REST)
     files: tuple[str, ...] = ()
     symbol: str | None = None
     timeframe: str | None = None
@@ -49,12 +49,14 @@ class SourceSpec:
     speed: float = 0.0
     step: int = 2000
     seed: int | None = None
+    exchange_ws_url: str | None = None  # tests: the fake exchange's websocket endpoint
+    polling: bool = False  # exchange: the REST loop that asks every symbol each cycle instead of the stream
+    clock_ms: Callable[[], int] | None = field(default=None, compare=False)  # tests: the fake exchange's clock
 
     def resolved(self, settings: Settings) -> SourceSpec:
         if self.kind != "settings":
             return self
-        return SourceSpec(settings.scanner.source, self.exchange, self.exchange_url, self.files, self.symbol,
-                          self.timeframe, self.symbols, self.speed, self.step, self.seed)
+        return replace(self, kind=settings.scanner.source)
 
     @property
     def is_replay(self) -> bool:
@@ -90,8 +92,10 @@ def timeframes_of(settings: Settings, override: str | None = None) -> list[str]:
 
 def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str, str], int] | None = None
                 ) -> tuple[CandleSource, Watch]:
-    """The candle source of a spec and what to watch on it (nothing is fetched from an exchange here). A replay
-    whose every series has a stored position (`positions`, of source REPLAY) continues after it."""
+    """The candle source of a spec and what to watch on it. A replay whose every series has a stored position
+    (`positions`, of source REPLAY) continues after it. An exchange streams (app.market.exchange_stream): its
+    markets are loaded here (failing fast when offline, which is a state, not an error); a symbol it does not list,
+    a timeframe it does not offer or an unknown exchange id raise ScalpDeskError before anything starts."""
     from app.market import sources
 
     sc = settings.scanner
@@ -122,8 +126,20 @@ def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str,
                                 history=sc.history_candles)
         return sim, Watch(symbols, tfs[:1], sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
     if spec.kind == "exchange":
-        ex = sources.ExchangeSource(spec.exchange or sc.exchange, spec.exchange_url, symbols)
-        return ex, Watch(symbols, tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
+        exchange = spec.exchange or sc.exchange
+        if spec.polling:
+            from app.market.exchange import ExchangeClient
+
+            client = ExchangeClient(exchange, base_url=spec.exchange_url, clock_ms=spec.clock_ms)
+            ex = sources.ExchangeSource(exchange, spec.exchange_url, symbols, client=client)
+            return ex, Watch(symbols, tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
+        from app.market.exchange_stream import ExchangeStream
+
+        stream = ExchangeStream(exchange, symbols, tfs, universe="list" if spec.symbols else sc.universe,
+                                top_n=sc.top_n, quote=sc.quote, history=sc.history_candles,
+                                base_url=spec.exchange_url, ws_url=spec.exchange_ws_url, clock_ms=spec.clock_ms)
+        return stream, Watch(stream.symbols(), tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5,
+                             False)
     raise ConfigError(f"unknown source '{spec.kind}'; expected sim, exchange or replay")
 
 
@@ -150,6 +166,10 @@ class LiveSession:
         self._lock = threading.Lock()
         self._alert: Callable[[Event], None] | None = None
         self.schedule: Any = None
+        self.mark_every_s = 1.0
+        self.marks = 0  # open-signal rows marked against streamed prices
+        self._marked: dict[str, int] = {}  # symbol -> time of the quote last applied
+        self._connection: tuple[Any, ...] | None = None
         try:
             self._build_source()
             self._build_research()
@@ -232,19 +252,88 @@ class LiveSession:
 
     def cycle(self) -> CycleResult:
         self._check_settings()
+        seen = getattr(self.source, "mark_seen", None)
+        if seen is not None:
+            seen()  # every candle the source holds now is read by this cycle
+        self._follow_universe()
         result = self.pipeline.cycle()
         self.skipped_for_costs += result.skipped_for_costs
         self.last_scan_ms = int(time.time() * 1000)
         if self.schedule is not None:
             self.schedule.tick()
+        self.check_connection()
         return result
+
+    def _follow_universe(self) -> None:
+        """A streamed exchange chooses its symbols (top N by volume, refreshed hourly; empty until it is reached)."""
+        if self.spec.kind != "exchange" or self.spec.polling:
+            return
+        symbols = self.source.symbols()
+        if symbols != self.watch.symbols:
+            self.watch.symbols = list(symbols)
+            self.pipeline.watch(self.watch.symbols, self.watch.timeframes)
+
+    @property
+    def streams(self) -> bool:
+        """The source pushes closed candles and prices (wake-ups and marks), rather than being asked each cycle."""
+        return callable(getattr(self.source, "wait_for_update", None))
+
+    def has_update(self) -> bool:
+        """Closed candles arrived that no cycle has read yet."""
+        fn = getattr(self.source, "has_update", None)
+        return bool(fn()) if callable(fn) else False
+
+    def settle(self) -> None:
+        """Candles are closing: give the other symbols' closes of the same candle a moment (at most 0.15 s) to
+        arrive, so one cycle handles them together."""
+        wait = getattr(self.source, "wait_for_update", None)
+        if callable(wait):
+            wait(0.0)
+
+    def mark_quotes(self) -> int:
+        """Open signals marked against the latest streamed prices (best bid for a LONG's exit, best ask for a
+        SHORT's), in one transaction; decides nothing. Returns the rows marked."""
+        from app.market.sources import quotes_of
+
+        open_symbols = {sym for sym, _ in self.tracker.open_keys()}
+        if not open_symbols:
+            return 0
+        fresh = {sym: q for sym, q in quotes_of(self.source).items()
+                 if sym in open_symbols and self._marked.get(sym) != q.time_ms}
+        if not fresh:
+            return 0
+        marked = self.tracker.on_quotes(fresh)
+        for sym, q in fresh.items():
+            self._marked[sym] = q.time_ms
+        self.marks += marked
+        return marked
+
+    def connection(self) -> Any:
+        from app.market.sources import connection_of
+
+        return connection_of(self.source)
+
+    def check_connection(self) -> Any:
+        """The source's connection state; a change (state, reason or a feed's problem) is published as a
+        `connection` event."""
+        state = self.connection()
+        key = (state.state, state.detail, tuple(sorted(getattr(state, "problems", {}).items())))
+        if key != self._connection:
+            self._connection = key
+            self.tracker.emit("connection", {"state": state.state, "detail": state.detail,
+                                             "retry_in_s": state.retry_in_s, "text": state.text(),
+                                             "problems": dict(getattr(state, "problems", {})),
+                                             "source": self.source.label})
+        return state
 
     @property
     def finished(self) -> bool:
         return bool(getattr(self.source, "finished", False))
 
     def run(self, stop: threading.Event, until: Callable[[], bool] | None = None) -> None:
-        """Cycle every interval until stopped, `until()` holds, or a replay has played all its candles."""
+        """Cycle every interval until stopped, `until()` holds, or a replay has played all its candles. A streaming
+        source also wakes the loop as soon as candles close (a cycle at once), and between cycles its prices mark
+        the open signals once a second."""
         while not stop.is_set():
             try:
                 self.cycle()
@@ -257,8 +346,28 @@ class LiveSession:
             advance = getattr(self.source, "advance", None)
             if advance is not None:
                 advance()
-            if self.interval_s > 0:
+            if self.streams:
+                self._wait_streaming(stop)
+            elif self.interval_s > 0:
                 stop.wait(self.interval_s)
+
+    def _wait_streaming(self, stop: threading.Event) -> None:
+        wait: Callable[[float], bool] = self.source.wait_for_update  # type: ignore[attr-defined]
+        deadline = time.monotonic() + max(self.interval_s, 0.05)
+        next_mark = time.monotonic()
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if now >= next_mark:
+                try:
+                    self.mark_quotes()
+                except ScalpDeskError as exc:
+                    log.error("marking open signals failed: %s", exc)
+                self.check_connection()
+                next_mark = now + self.mark_every_s
+            if wait(max(0.0, min(deadline, next_mark) - time.monotonic())):
+                return
 
     def snapshot(self, now_s: float | None = None, **extra: Any) -> Snapshot:
         """`extra`: the desk's parts (app.session.desk: watchlist, ticks...), passed to dashboard.build."""
@@ -314,7 +423,9 @@ class LiveSession:
             log.info("settings: %s", line)
         old, self.settings = self.settings, new
         if needs_rebuild(old, new) and self.spec.kind in ("sim", "exchange"):
-            self.spec = SourceSpec(kind="settings", exchange_url=self.spec.exchange_url).resolved(new)
+            self.spec = SourceSpec(kind="settings", exchange_url=self.spec.exchange_url,
+                                   exchange_ws_url=self.spec.exchange_ws_url, clock_ms=self.spec.clock_ms,
+                                   polling=self.spec.polling).resolved(new)
             self._rebuild_source()
             return
         cfg = engine_config(new)
@@ -362,9 +473,11 @@ class LiveSession:
 
 
 def needs_rebuild(old: Settings, new: Settings) -> bool:
-    """A new source or exchange cannot change in place."""
+    """A new source or exchange cannot change in place; nor can what a stream subscribes to."""
     a, b = old.scanner, new.scanner
-    return (a.source, a.exchange) != (b.source, b.exchange) or (a.source == "sim" and a.sim_seed != b.sim_seed)
+    streamed = ("symbols", "timeframe", "extra_timeframes", "universe", "top_n", "quote", "history_candles")
+    return (a.source, a.exchange) != (b.source, b.exchange) or (a.source == "sim" and a.sim_seed != b.sim_seed) or \
+        (a.source == "exchange" and any(getattr(a, k) != getattr(b, k) for k in streamed))
 
 
 _WORDS = {

@@ -49,12 +49,15 @@ def update_open(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]],
                      "mae_pct = ? WHERE id = ?", rows)
 
 
-def apply_tick(conn: sqlite3.Connection, symbol: str, price: float) -> int:
-    """One statement for all open signals of a symbol whose entry is fixed: the same arithmetic as the
-    tracker's memory, so both hold identical excursions."""
-    move = "side * (:p - entry) / entry * 100.0"
-    cur = conn.execute(f"UPDATE live_marks SET last_price = :p, mfe_pct = MAX(mfe_pct, {move}), "
-                       f"mae_pct = MIN(mae_pct, {move}) WHERE symbol = :s AND ticking = 1", {"p": price, "s": symbol})
+def apply_tick(conn: sqlite3.Connection, symbol: str, price: float, short_price: float | None = None) -> int:
+    """One statement for all open signals of a symbol whose entry is fixed: LONGs marked at `price`, SHORTs at
+    `short_price` (the bid and the ask; both `price` when not given). The same arithmetic as the tracker's memory,
+    so both hold identical excursions."""
+    px = "(CASE WHEN side > 0 THEN :p ELSE :q END)"
+    move = f"side * ({px} - entry) / entry * 100.0"
+    cur = conn.execute(f"UPDATE live_marks SET last_price = {px}, mfe_pct = MAX(mfe_pct, {move}), "
+                       f"mae_pct = MIN(mae_pct, {move}) WHERE symbol = :s AND ticking = 1",
+                       {"p": price, "q": price if short_price is None else short_price, "s": symbol})
     return int(cur.rowcount)
 
 

@@ -113,9 +113,11 @@ class SizingPanel(QWidget):
             self.text.setText("<p style='color:#8a8f98'>Select a signal to size a position from your account and "
                               "risk per trade (Settings: Risk).</p>")
             return
-        r, f = settings.risk, settings.fees
+        from app.core.outcomes import Costs
+
+        r, round_trip = settings.risk, Costs.from_settings(settings).round_trip_pct
         s = size_position(r.account_size, r.risk_per_trade_pct, row.entry, row.stop_loss, row.take_profit,
-                          f.taker_pct, f.slippage_pct)
+                          round_trip)
         self.sizing = s
         base, quote = split_symbol(row.symbol)
         head = (f"<p><b style='color:{GREEN if row.side == 'LONG' else RED}'>{row.side}</b> <b>{row.symbol}</b> "
@@ -135,8 +137,7 @@ class SizingPanel(QWidget):
             ("Risk at the stop", f"{money(s.risk_money)} + {money(s.costs_money)} costs = {money(s.loss_at_stop)}"),
             ("Reward at the target", f"{money(s.reward_money)} − costs = {money(s.gain_at_target)}"),
             ("Reward / risk", f"{s.reward_risk:.2f} (after costs {s.reward_risk_net:.2f})"),
-            ("Fees and slippage", f"{money(s.costs_money)} round trip ({2 * (f.taker_pct + f.slippage_pct):.2f}% "
-                                  "of the notional)"),
+            ("Fees and slippage", f"{money(s.costs_money)} round trip ({round_trip:.2f}% of the notional)"),
             ("Break-even win rate", f"{be} after costs"),
         ]
         body = "".join(f"<tr><td>{html.escape(k)}</td><td align='right'><b>{html.escape(v)}</b></td></tr>"

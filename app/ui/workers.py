@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThread, QThreadPool, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
+POLL_MS = 100  # how often the worker looks for closed candles of a streaming source
 
 
 class PipelineWorker(QObject):
@@ -39,6 +41,8 @@ class PipelineWorker(QObject):
         self.interval_override = interval_s
         self.spec = spec
         self._timer: QTimer | None = None
+        self._poll: QTimer | None = None
+        self._last_mark = 0.0
         self.session: Any = None
         self.desk: Any = None
         self._chart_key: Any = None
@@ -63,6 +67,9 @@ class PipelineWorker(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.cycle)
         self._restart_timer()
+        self._poll = QTimer(self)
+        self._poll.timeout.connect(self.poll)
+        self._poll.start(POLL_MS)
         self.cycle()
 
     def _restart_timer(self) -> None:
@@ -97,6 +104,33 @@ class PipelineWorker(QObject):
         advance = getattr(self.session.source, "advance", None)  # a replay as fast as possible: the next step
         if advance is not None:
             advance()
+
+    @Slot()
+    def poll(self) -> None:
+        """A streaming source: a cycle as soon as candles have closed (a signal within a second of the close), and
+        prices marked on the open signals and a fresh snapshot (prices, connection) once a second. Other sources
+        only cycle on the interval timer."""
+        from app.errors import ScalpDeskError
+
+        session = self.session
+        if session is None or not session.streams:
+            return
+        if session.has_update():
+            session.settle()
+            self.cycle()
+            return
+        now = time.monotonic()
+        if now - self._last_mark < 1.0:
+            return
+        self._last_mark = now
+        try:
+            session.mark_quotes()
+            session.check_connection()
+            snap = session.snapshot()
+        except ScalpDeskError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.snapshot_ready.emit(snap)
 
     @Slot(object)
     def apply_settings(self, new: Any) -> None:
@@ -134,10 +168,11 @@ class PipelineWorker(QObject):
 
     @Slot()
     def stop(self) -> None:
-        if self._timer is not None:  # stopped and destroyed in this (the worker's) thread
-            self._timer.stop()
-            self._timer.setParent(None)
-            self._timer = None
+        for timer in (self._timer, self._poll):  # stopped and destroyed in this (the worker's) thread
+            if timer is not None:
+                timer.stop()
+                timer.setParent(None)
+        self._timer = self._poll = None
         if self.session is not None:
             self.session.close()
             self.session = None

@@ -10,7 +10,7 @@ from app.core.sizing import quantity_text, size_position
 
 
 def test_a_stop_loses_the_risk_share_of_the_account():
-    s = size_position(10_000, 1.0, 64_000.0, 63_360.0, 64_960.0, 0.10, 0.02)
+    s = size_position(10_000, 1.0, 64_000.0, 63_360.0, 64_960.0, 0.24)
     assert s is not None
     assert s.risk_money == pytest.approx(100.0)
     assert s.quantity * (64_000.0 - 63_360.0) == pytest.approx(100.0)
@@ -23,7 +23,7 @@ def test_a_stop_loses_the_risk_share_of_the_account():
 
 def test_money_at_the_stop_and_target_equals_the_trades_pnl_after_costs():
     entry, stop, target = 2_500.0, 2_475.0, 2_540.0
-    s = size_position(5_000, 0.5, entry, stop, target, 0.10, 0.02)
+    s = size_position(5_000, 0.5, entry, stop, target, 0.24)
     assert s is not None
     costs = Costs(0.10, 0.02)
     assert -s.loss_at_stop == pytest.approx(s.notional * float(net_pnl_pct(1, entry, stop, costs)) / 100)
@@ -33,8 +33,8 @@ def test_money_at_the_stop_and_target_equals_the_trades_pnl_after_costs():
 
 
 def test_no_size_without_a_stop_distance_and_a_target_inside_costs_never_breaks_even():
-    assert size_position(10_000, 1.0, 100.0, 100.0, 101.0, 0.1, 0.02) is None
-    s = size_position(10_000, 1.0, 100.0, 99.0, 100.1, 0.1, 0.02)
+    assert size_position(10_000, 1.0, 100.0, 100.0, 101.0, 0.24) is None
+    s = size_position(10_000, 1.0, 100.0, 99.0, 100.1, 0.24)
     assert s is not None and s.break_even_win_rate is None
 
 

@@ -8,10 +8,9 @@ import pytest
 from app.errors import ExchangeError
 from app.market.exchange import ExchangeClient
 from app.market.simulated import generate
-from tests.conftest import RECORDINGS, needs_recordings
+from tests.conftest import RECORDINGS
 from tests.fake_binance import FakeBinance
 
-pytestmark = needs_recordings
 TF = 60_000
 START = 1_700_000_000_000 - (1_700_000_000_000 % TF)
 
@@ -86,3 +85,46 @@ def test_unlisted_symbol_is_named(fake):
 def test_unknown_exchange():
     with pytest.raises(ExchangeError, match="unknown exchange 'nosuchex'"):
         ExchangeClient("nosuchex")
+
+
+def test_a_fresh_clone_gets_a_generated_market_list(tmp_path):
+    """Without ../shared/data the fake exchange generates its markets: ccxt parses them and candles flow."""
+    data = generate(["BTC/USDT", "SOL/USDT", "PEPE/USDT"], "1m", 600, seed=4, start_ms=START)
+    candles = {s.replace("/", ""): c for s, c in data.items()}
+    with FakeBinance(tmp_path / "no-such-folder", candles, START + 500 * TF + 1_000) as fake:
+        assert fake.generated_markets
+        cl = client(fake)
+        assert {"BTC/USDT", "SOL/USDT", "PEPE/USDT"} <= set(cl.load_markets())
+        c = cl.fetch_candles("PEPE/USDT", "1m", limit=100)
+        assert len(c) == 100 and c.time[-1] == START + 499 * TF
+        tickers = cl.fetch_tickers()
+        assert tickers["SOL/USDT"]["quoteVolume"] > 0
+
+
+def test_unreachable_exchange_fails_fast_once_and_says_so():
+    """Markets are loaded once: an unreachable exchange costs one short try, then the same error at once (until its
+    backoff ends), worded "could not reach <exchange>"."""
+    import socket
+    import time
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there
+    cl = ExchangeClient("binance", base_url=f"http://127.0.0.1:{port}", sleep=lambda s: None)
+    t0 = time.monotonic()
+    for _ in range(5):
+        with pytest.raises(ExchangeError, match=r"^could not reach binance: ") as err:
+            cl.fetch_candles("BTC/USDT", "1m", limit=10)
+        assert err.value.retryable
+    assert time.monotonic() - t0 < 5
+    assert cl.retry_count == 1  # one retry of the first load; the other four calls did not touch the network
+
+
+def test_bad_timeframe_and_symbols_are_named(fake):
+    cl = client(fake)
+    with pytest.raises(ExchangeError, match="'2m' is not supported"):
+        cl.check_timeframes(["1m", "2m"])
+    cl.load_markets()
+    with pytest.raises(ExchangeError, match="does not list DOGE/USDT, FOO/USDT"):
+        cl.check_symbols(["BTC/USDT", "DOGE/USDT", "FOO/USDT"])

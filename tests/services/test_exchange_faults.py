@@ -16,10 +16,9 @@ from app.market.sources import ExchangeSource
 from app.services.live.pipeline import LivePipeline
 from app.services.live.tracker import LiveSignalTracker
 from app.storage.db import Database
-from tests.conftest import RECORDINGS, needs_recordings
+from tests.conftest import RECORDINGS
 from tests.fake_binance import FakeBinance
 
-pytestmark = needs_recordings
 TF = 60_000
 START = 1_700_000_000_000 - (1_700_000_000_000 % TF)
 CFG = EngineConfig(min_score=55.0, max_hold=12, pattern_points=(("CDLENGULFING", 10.0), ("CDLDOJI", 3.0)))

@@ -252,3 +252,22 @@ def test_a_small_later_run_does_not_replace_the_history_a_large_one_measured(tmp
         big = run_backtest(data, {}, CFG, COSTS, db, n_jobs=1)
         run_backtest([data[0].slice(0, 1500)], {}, CFG, COSTS, db, n_jobs=1)  # an explorer's one-pair week
         assert AccuracyTable.from_db(db).run_id == big.run_id
+
+
+def test_streamed_quotes_mark_longs_at_the_bid_and_shorts_at_the_ask(tmp_path):
+    from app.market.sources import Quote
+
+    t0 = 1_000_000 * 300_000
+    with Database(tmp_path / "t.sqlite") as db:
+        tr = _tracker(db)
+        tr.add_signal(_signal(t0, provisional=False, side="LONG"))
+        tr.add_signal(Signal("X/USDT", "5m", "SHORT", t0, 100.0, 101.5, 98.0, 70.0, {"trend": 1.0}, ("CDLDOJI",), 1.0))
+        assert tr.on_quotes({"X/USDT": Quote("X/USDT", 104.0, t0, bid=103.0, ask=105.0)}) == 2
+        rows = {r["side"]: r for r in db.query("SELECT * FROM live_view")}
+        assert rows["LONG"]["last_price"] == 103.0 and rows["SHORT"]["last_price"] == 105.0
+        assert rows["LONG"]["status"] == rows["SHORT"]["status"] == "OPEN"  # beyond both targets: decides nothing
+        assert rows["SHORT"]["mae_pct"] == pytest.approx(-5.0) and rows["LONG"]["mfe_pct"] == pytest.approx(3.0)
+        mem = tr._book[("X/USDT", "5m")]
+        by_side = dict(zip(mem["side"].tolist(), mem["last_price"].tolist(), strict=True))
+        assert by_side == {1: 103.0, -1: 105.0}
+        assert sorted(mem["mae"].tolist()) == sorted(r["mae_pct"] for r in rows.values())  # memory = database

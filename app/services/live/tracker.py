@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ _DTYPES = {"id": np.int64, "side": np.int64, "signal_time": np.int64, "last_time
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # signal_opened, signal_closed, source_status, drift_alert
+    kind: str  # signal_opened, signal_closed, source_status, drift_alert, connection (the source's state changed)
     data: dict[str, Any]
 
 
@@ -196,17 +196,32 @@ class LiveSignalTracker:
             self._book[(symbol, timeframe)] = {col: v[keep] for col, v in g.items()}
         return len(sel)
 
-    def on_tick(self, symbol: str, price: float) -> int:
-        """A live price for display: last price and excursions (unrealised P&L follows from them).
+    def on_tick(self, symbol: str, price: float, bid: float | None = None, ask: float | None = None) -> int:
+        """A live price for display: last price and excursions (unrealised P&L follows from them). With the best
+        bid and ask, a LONG is marked at the bid and a SHORT at the ask (what closing it would get now).
         Decides nothing: outcomes come from closed candles only."""
         with self.cycle() as conn:
-            changed = repo.apply_tick(conn, symbol, price)
-            for (sym, _tf), g in self._book.items():
-                if sym != symbol or len(g["id"]) == 0:
-                    continue
-                live = ~g["provisional"]
-                g["last_price"][live] = price
-                move = g["side"] * (price - g["entry"]) / g["entry"] * 100.0
-                np.maximum(g["mfe"], move, out=g["mfe"], where=live)
-                np.minimum(g["mae"], move, out=g["mae"], where=live)
+            return self._tick(conn, symbol, price, bid, ask)
+
+    def on_quotes(self, quotes: Mapping[str, Any]) -> int:
+        """Marks from many symbols' quotes (objects with `last`, `bid`, `ask`) in one transaction."""
+        changed = 0
+        with self.cycle() as conn:
+            for symbol, q in quotes.items():
+                changed += self._tick(conn, symbol, float(q.last), q.bid, q.ask)
+        return changed
+
+    def _tick(self, conn: Connection, symbol: str, price: float, bid: float | None, ask: float | None) -> int:
+        long_px = float(bid) if bid is not None and bid > 0 else price
+        short_px = float(ask) if ask is not None and ask > 0 else price
+        changed = repo.apply_tick(conn, symbol, long_px, short_px)
+        for (sym, _tf), g in self._book.items():
+            if sym != symbol or len(g["id"]) == 0:
+                continue
+            live = ~g["provisional"]
+            px = np.where(g["side"] > 0, long_px, short_px)
+            g["last_price"][live] = px[live]
+            move = g["side"] * (px - g["entry"]) / g["entry"] * 100.0
+            np.maximum(g["mfe"], move, out=g["mfe"], where=live)
+            np.minimum(g["mae"], move, out=g["mae"], where=live)
         return changed
