@@ -7,14 +7,81 @@ and its sample size. Below MIN_SAMPLES a rate is reported as None ("not enough h
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
 MIN_SAMPLES = 30
 Z95 = 1.959963984540054
+
+
+class Rate(TypedDict):
+    """A win rate with its sample: the rate and its Wilson 95 % interval are None under MIN_SAMPLES."""
+
+    n: int
+    wins: int
+    win_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class RateBand(Rate):
+    lo: float
+    hi: float
+
+
+class PatternRate(Rate):
+    expectancy_pct: float
+
+
+class Figures(Rate):
+    """A group of trades: expectancy first (its interval clustered by day), then the rest; None under MIN_SAMPLES."""
+
+    expectancy_pct: float | None
+    exp_ci_low: float | None
+    exp_ci_high: float | None
+    profit_factor: float | None
+    profitable_share: float | None
+
+
+class Band(Figures):
+    """A score band, "50-55": [lo, hi)."""
+
+    lo: float
+    hi: float
+    label: str
+
+
+class Row(Figures):
+    """A row of a breakdown table (a symbol, a month, a side, an hour)."""
+
+    key: str
+
+
+class Summary(TypedDict):
+    """Counts and figures of decided signals (`net_pnl_pct` and `max_drawdown_pct` are of the plain sum of their
+    results: never an account's, see app.core.portfolio)."""
+
+    signals: int
+    wins: int
+    losses: int
+    expired: int
+    win_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    enough_history: bool
+    profit_factor: float | None
+    expectancy_pct: float | None
+    net_pnl_pct: float
+    max_drawdown_pct: float
+    avg_bars_held: float | None
+    open: NotRequired[int]
+    recorded: NotRequired[int]
+    profitable_share: NotRequired[float | None]
+    wins_losing_after_costs: NotRequired[int]
+    avg_minutes_in_trade: NotRequired[float | None]
 
 
 def wilson(wins: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -35,7 +102,7 @@ def profit_factor(pnl: np.ndarray) -> float | None:
     return gross_win / gross_loss
 
 
-def summary(outcome: Iterable[str] | np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> dict[str, Any]:
+def summary(outcome: Iterable[str] | np.ndarray, pnl: np.ndarray, bars: np.ndarray | None = None) -> Summary:
     out = np.asarray(list(outcome) if not isinstance(outcome, np.ndarray) else outcome)
     pnl = np.asarray(pnl, dtype=np.float64)
     return summary_of(Totals.of(out, pnl, bars))
@@ -84,7 +151,7 @@ class Totals:
             self.equity, self.peak = float(equity[-1]), float(peak[-1])
 
 
-def summary_of(t: Totals) -> dict[str, Any]:
+def summary_of(t: Totals) -> Summary:
     lo, hi = wilson(t.wins, t.n)
     enough = t.n >= MIN_SAMPLES
     return {
@@ -100,39 +167,37 @@ def summary_of(t: Totals) -> dict[str, Any]:
     }
 
 
-def rate_entry(wins: int, n: int) -> dict[str, Any]:
+def rate_entry(wins: int, n: int) -> Rate:
     lo, hi = wilson(wins, n)
     enough = n >= MIN_SAMPLES
     return {"n": n, "wins": wins, "win_rate": wins / n if enough else None,
             "ci_low": lo if enough else None, "ci_high": hi if enough else None}
 
 
-def by_score(score: np.ndarray, outcome: np.ndarray, width: float = 5.0) -> list[dict[str, Any]]:
+def by_score(score: np.ndarray, outcome: np.ndarray, width: float = 5.0) -> list[RateBand]:
     """5-point buckets [lo, hi) of the confluence score (100 falls in the last bucket)."""
     score = np.asarray(score, dtype=np.float64)
     out = np.asarray(outcome)
-    rows: list[dict[str, Any]] = []
+    rows: list[RateBand] = []
     if len(score) == 0:
         return rows
     bucket = np.minimum(np.floor(score / width), 100.0 / width - 1)
     for b in np.unique(bucket):
         mask = bucket == b
-        entry = {"lo": float(b * width), "hi": float((b + 1) * width)}
-        entry.update(rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum())))
-        rows.append(entry)
+        rows.append({"lo": float(b * width), "hi": float((b + 1) * width),
+                     **rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum()))})
     return rows
 
 
-def by_pattern(patterns: list[list[str]], outcome: np.ndarray, pnl: np.ndarray) -> dict[str, dict[str, Any]]:
+def by_pattern(patterns: list[list[str]], outcome: np.ndarray, pnl: np.ndarray) -> dict[str, PatternRate]:
     out = np.asarray(outcome)
     pnl = np.asarray(pnl, dtype=np.float64)
     names = sorted({p for ps in patterns for p in ps})
-    result = {}
+    result: dict[str, PatternRate] = {}
     for name in names:
         mask = np.array([name in ps for ps in patterns])
-        entry = rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum()))
-        entry["expectancy_pct"] = float(pnl[mask].mean())
-        result[name] = entry
+        result[name] = {**rate_entry(int(np.sum(out[mask] == "WIN")), int(mask.sum())),
+                        "expectancy_pct": float(pnl[mask].mean())}
     return result
 
 
@@ -161,7 +226,7 @@ class Groups:
                                                    self._seed)
         return self._idx
 
-    def entry(self, mask: np.ndarray) -> dict[str, Any]:
+    def entry(self, mask: np.ndarray) -> Figures:
         """n, wins, win rate (Wilson 95 %), expectancy (clustered 95 %), profit factor and the share of trades that
         made money after costs; every figure None under MIN_SAMPLES ("not enough history")."""
         from app.core import bootstrap
@@ -169,11 +234,11 @@ class Groups:
         mask = np.asarray(mask, dtype=bool)
         n = int(mask.sum())
         pnl = self.pnl[mask]
-        out = rate_entry(int(self.win[mask].sum()), n)
         enough = n >= MIN_SAMPLES
-        out.update({"expectancy_pct": float(pnl.mean()) if enough else None, "exp_ci_low": None,
-                    "exp_ci_high": None, "profit_factor": profit_factor(pnl) if enough else None,
-                    "profitable_share": float(np.mean(pnl > 0)) if enough else None})
+        out: Figures = {**rate_entry(int(self.win[mask].sum()), n),
+                        "expectancy_pct": float(pnl.mean()) if enough else None, "exp_ci_low": None,
+                        "exp_ci_high": None, "profit_factor": profit_factor(pnl) if enough else None,
+                        "profitable_share": float(np.mean(pnl > 0)) if enough else None}
         if enough and len(self.keys) >= 2:
             c = bootstrap.Clustered(self.keys, np.bincount(self.pos[mask], weights=pnl, minlength=len(self.keys))[None],
                                     np.bincount(self.pos[mask], minlength=len(self.keys)).astype(np.float64)[None])
@@ -181,25 +246,25 @@ class Groups:
                 bootstrap.ratio_draws(c, self._draws())[0])
         return out
 
-    def table(self, keys: np.ndarray, label: Any = str) -> list[dict[str, Any]]:
+    def table(self, keys: np.ndarray, label: Callable[[Any], str] = str) -> list[Row]:
         keys = np.asarray(keys)
         return [{"key": label(k), **self.entry(keys == k)} for k in np.unique(keys)]
 
 
-def score_bands(groups: Groups, score: np.ndarray, floor: float = 50.0, width: float = 5.0) -> list[dict[str, Any]]:
+def score_bands(groups: Groups, score: np.ndarray, floor: float = 50.0, width: float = 5.0) -> list[Band]:
     """Every stored band from `floor` up, "50-55" (100 falls in the last band), each with its figures."""
     score = np.asarray(score, dtype=np.float64)
     if len(score) == 0:
         return []
     band = np.minimum(np.floor(score / width), 100.0 / width - 1)
-    rows = []
+    rows: list[Band] = []
     for b in np.arange(np.floor(floor / width), np.max(band) + 1):
         lo, hi = float(b * width), float((b + 1) * width)
         rows.append({"lo": lo, "hi": hi, "label": f"{lo:.0f}-{hi:.0f}", **groups.entry(band == b)})
     return rows
 
 
-def breakdowns(groups: Groups, symbol: np.ndarray, side: np.ndarray, time_ms: np.ndarray) -> dict[str, Any]:
+def breakdowns(groups: Groups, symbol: np.ndarray, side: np.ndarray, time_ms: np.ndarray) -> dict[str, list[Row]]:
     """Per symbol, per month (UTC), per side and per hour of day (UTC)."""
     t = np.asarray(time_ms, dtype=np.int64)
     month = t.astype("datetime64[ms]").astype("datetime64[M]").astype(str)

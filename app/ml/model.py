@@ -84,9 +84,8 @@ def reliability(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[st
         n = int(mask.sum())
         if n == 0:
             continue
-        entry = {"lo": float(edges[b]), "hi": float(edges[b + 1]), "mean_predicted": float(prob[mask].mean())}
-        entry.update(stats.rate_entry(int(y[mask].sum()), n))
-        rows.append(entry)
+        rows.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "mean_predicted": float(prob[mask].mean()),
+                     **stats.rate_entry(int(y[mask].sum()), n)})
     return rows
 
 

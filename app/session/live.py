@@ -21,6 +21,7 @@ from typing import Any
 
 from app.core.outcomes import Costs
 from app.core.signals import EngineConfig
+from app.core.stats import Summary
 from app.errors import ConfigError, DataError, ScalpDeskError
 from app.market.sources import CandleSource
 from app.services.live.accuracy import AccuracyTable
@@ -383,7 +384,7 @@ class LiveSession:
         tf = timeframe or self.pipeline.timeframe
         return self.pipeline.buffers.get((symbol, tf))
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         from app.services.live.pipeline import summary
 
         return summary(self.tracker)

@@ -65,7 +65,7 @@ class AccuracyTable:
         return [] if t is None else [t.overall[b] for b in sorted(t.overall)]
 
     @property
-    def overall(self) -> dict[str, Any] | None:
+    def overall(self) -> stats.Rate | None:
         t = next((t for t in self.tables.values() if t.run_id == self.run_id), None)
         if t is None or not t.overall:
             return None

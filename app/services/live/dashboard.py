@@ -86,8 +86,8 @@ class ClosedRow:
 class Snapshot:
     open_rows: tuple[OpenRow, ...]
     closed_rows: tuple[ClosedRow, ...]  # most recent first
-    today: dict[str, Any]
-    all_time: dict[str, Any]
+    today: stats.Summary
+    all_time: stats.Summary
     equity: tuple[np.ndarray, np.ndarray]  # the account's return % after each exit (s), read-only (app.core.portfolio)
     calibration: dict[str, Any]
     source: str
@@ -296,7 +296,7 @@ class ClosedHistory:
         self._headline = (self.version, now, figures)
         return figures
 
-    def summary(self, since_ms: int | None = None) -> dict[str, Any]:
+    def summary(self, since_ms: int | None = None) -> stats.Summary:
         if since_ms is None:
             return stats.summary_of(self.totals)
         start = int(np.searchsorted(self._buf["closed_at"][:self._n], since_ms, side="left"))

@@ -7,6 +7,7 @@ trader's most common complaint, so ScalpDesk watches for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ def _bucket(score: float) -> float:
 
 
 class DriftMonitor:
-    def __init__(self, backtest_buckets: list[dict[str, Any]], overall: dict[str, Any] | None) -> None:
+    def __init__(self, backtest_buckets: Sequence[Mapping[str, Any]], overall: Mapping[str, Any] | None) -> None:
         self.expected = {b["lo"]: b for b in backtest_buckets}
         self.overall = overall
         self.alerting: set[str] = set()
@@ -27,7 +28,7 @@ class DriftMonitor:
     def check(self, scores: np.ndarray, wins: np.ndarray) -> list[dict[str, Any]]:
         """New alerts for the live closed signals given (scores, win flags)."""
         everything = np.ones(len(scores), dtype=bool)
-        groups: list[tuple[str, dict[str, Any] | None, np.ndarray]] = [("all", self.overall, everything)]
+        groups: list[tuple[str, Mapping[str, Any] | None, np.ndarray]] = [("all", self.overall, everything)]
         buckets = np.array([_bucket(s) for s in scores]) if len(scores) else np.empty(0)
         for lo, bucket in self.expected.items():
             groups.append((f"{lo:g}-{lo + 5:g}", bucket, buckets == lo))

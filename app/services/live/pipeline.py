@@ -264,7 +264,7 @@ class LivePipeline:
                 stop.wait(interval_s)
 
 
-def summary(tracker: LiveSignalTracker) -> dict[str, Any]:
+def summary(tracker: LiveSignalTracker) -> stats.Summary:
     """Figures of every signal the tracker's source recorded (all runs, not only this one)."""
     status, pnl = repo.statuses(tracker.db.conn, tracker.source)
     closed = status != "OPEN"

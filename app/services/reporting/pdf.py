@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def _fmt(x: Any, spec: str, none: str = "n/a") -> str:
     return none if x is None else format(x, spec)
 
 
-def _rate(entry: dict[str, Any], n_key: str = "n") -> str:
+def _rate(entry: Mapping[str, Any], n_key: str = "n") -> str:
     if entry.get("win_rate") is None:
         return f"not enough history (n={entry.get(n_key, 0)})"
     return f"{entry['win_rate']:.1%} ({entry['ci_low']:.1%}–{entry['ci_high']:.1%}, n={entry[n_key]})"

@@ -222,14 +222,14 @@ class BacktestResult:
     store_floor: float  # signals from this score up are stored (the by-score table)
     max_hold: int
     fees_round_trip_pct: float
-    summary: dict[str, Any]  # of the headline population
+    summary: stats.Summary  # of the headline population
     edge: EdgeReport
     portfolio: Portfolio
     break_even_win_rate: float | None
     cost_to_stop: float | None
     skipped_for_costs: int
-    by_score: list[dict[str, Any]]
-    tables: dict[str, Any]
+    by_score: list[stats.Band]
+    tables: dict[str, list[stats.Row]]
     halves: dict[str, Any]
     data: list[dict[str, Any]]
     undecided: int
