@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QTableView,
@@ -111,7 +110,6 @@ class HeatMapModel(QAbstractTableModel):
 
 class SearchDialog(JobDialog):
     kind = "search"
-    applied = Signal(object)
 
     def __init__(self, jobs: JobManager, settings: Any, parent: QWidget | None = None) -> None:
         super().__init__(jobs, parent)
@@ -231,19 +229,12 @@ class SearchDialog(JobDialog):
         self.heat_view.resizeColumnsToContents()
 
     def apply(self) -> None:
-        from app.errors import ScalpDeskError
         from app.session import jobs
 
         if not self.result or not self.result.get("passed"):
             return
-        try:
-            new = jobs.apply_search(self.search_result, self._request, self.settings)
-        except ScalpDeskError as exc:
-            QMessageBox.warning(self, "Not applied", str(exc))
-            return
-        self.status.setText(f"Applied to {new.source_path} (previous kept as .bak).")
-        self.apply_button.setEnabled(False)
-        self.applied.emit(new)
+        found, req, settings = self.search_result, self._request, self.settings
+        self.write_settings(lambda: jobs.apply_search(found, req, settings))
 
 
 def _num(x: Any, fmt: str) -> str:

@@ -113,6 +113,23 @@ class JobDialog(QDialog):
     def apply(self) -> None:
         pass
 
+    def write_settings(self, write: Callable[[], Any]) -> None:
+        """Apply a result to the settings through `write` (it returns the new settings); a refusal or a failed save
+        is shown and changes nothing; success disables Apply and emits `applied` (the window passes the settings
+        on to the running session)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from app.errors import ScalpDeskError
+
+        try:
+            new = write()
+        except ScalpDeskError as exc:
+            QMessageBox.warning(self, "Not applied", str(exc))
+            return
+        self.status.setText(f"Applied to {new.source_path} (previous kept as .bak).")
+        self.apply_button.setEnabled(False)
+        self.applied.emit(new)
+
     # job plumbing
     def start(self) -> None:
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from app.ui.dialogs.base import JobDialog
 from app.ui.dialogs.fmt import f as _f
@@ -88,14 +88,7 @@ class OptimiseDialog(JobDialog):
             self.apply_button.setEnabled(not r["message"])
 
     def apply(self) -> None:
-        from app.errors import ScalpDeskError
         from app.session import jobs
 
-        try:
-            new = jobs.apply_optimisation(self.result)
-        except ScalpDeskError as exc:
-            QMessageBox.warning(self, "Not applied", str(exc))
-            return
-        self.status.setText(f"Applied to {new.source_path} (previous kept as .bak).")
-        self.apply_button.setEnabled(False)
-        self.applied.emit(new)
+        result = self.result
+        self.write_settings(lambda: jobs.apply_optimisation(result))
