@@ -61,7 +61,7 @@ def default_db_path() -> Path:
 
 
 def default_model_path() -> Path:
-    return user_data_dir() / "models" / "signal_filter.joblib"
+    return user_data_dir() / "models" / "signal_filter.model"
 
 
 def reports_dir() -> Path:

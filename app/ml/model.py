@@ -8,8 +8,6 @@ by a calibrator fitted on earlier folds' out-of-sample predictions.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -204,44 +202,23 @@ class MLModelTrainer:
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: Path, enabled: bool | None = None) -> Path:
-        """Write model then manifest (with the model file's SHA-256); the old files are replaced only at the end."""
-        import joblib
-
-        from app.settings import atomic_write_text
+        """Model, calibrator and manifest in one file, replaced in one rename (see app.ml.persist)."""
+        from app.ml import persist
 
         if self.model is None:
             raise ModelError("no trained model to save")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        joblib.dump({"model": self.model, "calibrator": self.calibrator}, tmp)
-        digest = sha256(tmp)
-        manifest = dict(self.manifest, sha256=digest, model_file=path.name)
+        manifest = dict(self.manifest)
         if enabled is not None:
             manifest["enabled"] = enabled
-        import os
-
-        os.replace(tmp, path)
-        atomic_write_text(manifest_path(path), json.dumps(manifest, indent=2) + "\n", keep_backup=False)
-        self.manifest = manifest
+        self.manifest = persist.write(path, {"model": self.model, "calibrator": self.calibrator}, manifest)
         return path
 
     @classmethod
     def load(cls, path: Path) -> MLModelTrainer:
-        """Verify the manifest and the file's hash and feature list before unpickling anything."""
-        mpath = manifest_path(path)
-        if not path.exists():
-            raise ModelError(f"no model at {path}")
-        if not mpath.exists():
-            raise ModelError(f"{path}: its manifest {mpath.name} is missing; the model is not trusted (retrain)")
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{mpath}: unreadable manifest ({exc}); retrain") from None
-        if not isinstance(manifest, dict) or "sha256" not in manifest or "feature_names" not in manifest:
-            raise ModelError(f"{mpath}: the manifest lacks the model's hash or feature list; retrain")
-        if sha256(path) != manifest["sha256"]:
-            raise ModelError(f"{path}: the file does not match its manifest's SHA-256 (changed or damaged); "
-                             f"refused, retrain")
+        """Verify the manifest (hash, feature list, versions) before building anything; building runs no code."""
+        from app.ml import persist
+
+        manifest, payload = persist.read(path)
         if list(manifest["feature_names"]) != list(FEATURE_NAMES):
             raise ModelError(f"{path}: trained for other features ({len(manifest['feature_names'])} vs "
                              f"{len(FEATURE_NAMES)} now); retrain")
@@ -249,15 +226,9 @@ class MLModelTrainer:
         have = _versions()["scikit-learn"]
         if want and want.split(".")[:2] != have.split(".")[:2]:
             raise ModelError(f"{path}: trained with scikit-learn {want}, this app has {have}; retrain")
-        import joblib
-
-        try:
-            bundle = joblib.load(path)
-            model, calibrator = bundle["model"], bundle["calibrator"]
-        except Exception as exc:  # a verified file that still fails: say so, do not crash
-            raise ModelError(f"{path}: could not be loaded ({type(exc).__name__}); retrain") from None
+        bundle = persist.estimators(path, payload)
         obj = cls(min_probability=float(manifest.get("min_probability", 0.6)))
-        obj.model, obj.calibrator, obj.manifest = model, calibrator, manifest
+        obj.model, obj.calibrator, obj.manifest = bundle["model"], bundle["calibrator"], manifest
         return obj
 
     # ---------------------------------------------------------------- prediction
@@ -288,18 +259,6 @@ def judge(metrics: dict[str, Any]) -> tuple[bool, str]:
         return False, (f"not useful: precision {prec:.3f} at the minimum probability does not beat the base win "
                        f"rate {base:.3f}")
     return True, f"useful: AUC {auc:.3f}, precision {prec:.3f} vs base {base:.3f} out of sample"
-
-
-def manifest_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + ".manifest.json")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
