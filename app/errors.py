@@ -25,6 +25,14 @@ class StorageError(ScalpDeskError):
     pass
 
 
+class DamagedDatabaseError(StorageError):
+    """The database file is damaged; the CLI and the window offer to move it aside (app.storage.recovery)."""
+
+    def __init__(self, path: object, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class ModelError(ScalpDeskError):
     pass
 

@@ -139,6 +139,12 @@ class Reports:
 
 
 @dataclass(frozen=True)
+class Backups:
+    keep: int = field(metadata=meta("Daily backups kept", "One copy of the database a day in the data folder's "
+                                    "backups/; the newest N are kept (0: no backups)", 0, 365))
+
+
+@dataclass(frozen=True)
 class Appearance:
     theme: str = field(metadata=meta("Theme", "", choices=("dark", "light")))
     tray_notifications: bool = field(metadata=meta("Desktop notifications", "Tray pop-ups for signals"))
@@ -156,6 +162,7 @@ class Settings:
     optimization: Optimization
     notifications: Notifications
     reports: Reports
+    backups: Backups
     appearance: Appearance
     source_path: str = field(default="", compare=False, metadata=meta("Loaded from", ""))
 

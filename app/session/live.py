@@ -149,6 +149,7 @@ class LiveSession:
         self._lock = threading.Lock()
         self._alert: Callable[[Event], None] | None = None
         self.schedule: Any = None
+        self._backup_day: str | None = None
         try:
             self._build_source()
             self._build_research()
@@ -235,7 +236,19 @@ class LiveSession:
         self.last_scan_ms = int(time.time() * 1000)
         if self.schedule is not None:
             self.schedule.tick()
+        self._backup_tick()
         return result
+
+    def _backup_tick(self) -> None:
+        """Once a day, a backup of the database on the outbox thread (off the scan path; app.storage.recovery)."""
+        day = time.strftime("%Y-%m-%d")
+        if day == self._backup_day or self.settings.backups.keep <= 0:
+            return
+        self._backup_day = day
+        from app.storage.recovery import daily_backup
+
+        path, keep = self.db_path, self.settings.backups.keep
+        self.outbox.submit("daily backup", lambda: daily_backup(path, keep))
 
     @property
     def finished(self) -> bool:
