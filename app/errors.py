@@ -6,7 +6,11 @@ class ScalpDeskError(Exception):
 
 
 class ConfigError(ScalpDeskError):
-    pass
+    """`key`: the dotted key at fault, when one is (a save can then reset exactly that key)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class DataError(ScalpDeskError):

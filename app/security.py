@@ -26,7 +26,7 @@ def redact(text: str) -> str:
 
 def get_secret(name: str) -> str | None:
     """From the environment (SCALPDESK_<NAME>) first, then the OS keyring; None when absent."""
-    value = os.environ.get(f"SCALPDESK_{name.upper()}")
+    value = os.environ.get(env_name(name))
     if not value:
         try:
             import keyring
@@ -38,11 +38,26 @@ def get_secret(name: str) -> str | None:
     return value or None
 
 
+def env_name(name: str) -> str:
+    """The environment variable read instead of the keyring, e.g. SCALPDESK_TELEGRAM_TOKEN."""
+    return f"SCALPDESK_{name.upper()}"
+
+
 def set_secret(name: str, value: str) -> None:
-    import keyring
+    """Store a secret in the OS keyring; without a usable keyring, a ScalpDeskError naming the environment
+    variable that works instead."""
+    from app.errors import ScalpDeskError
 
     register_secret(value)
-    keyring.set_password(SERVICE, name, value)
+    try:
+        import keyring
+
+        keyring.set_password(SERVICE, name, value)
+    except Exception as exc:  # NoKeyringError, a locked or broken backend...
+        raise ScalpDeskError(
+            f"the {name.replace('_', ' ')} could not be stored: no usable OS keyring on this machine "
+            f"({redact(type(exc).__name__)}). Set the environment variable {env_name(name)} instead; ScalpDesk reads "
+            f"it at start") from None
 
 
 class RedactingFilter(logging.Filter):

@@ -208,6 +208,10 @@ def from_settings(settings: Any) -> tuple[TelegramNotifier | None, EmailNotifier
         if not n.smtp_host or not n.email_to:
             problems.append("e-mail: set the SMTP host and the recipient in Settings > Notifications")
         else:
-            em = EmailNotifier(n.smtp_host, n.smtp_port, n.smtp_security, n.smtp_user, get_secret("smtp_password"),
+            password = get_secret("smtp_password")
+            if n.smtp_user and not password:
+                problems.append("e-mail: no SMTP password for the user; store it in the keyring (Settings > "
+                                "Notifications) or set SCALPDESK_SMTP_PASSWORD")
+            em = EmailNotifier(n.smtp_host, n.smtp_port, n.smtp_security, n.smtp_user, password,
                                n.email_from or n.smtp_user or "scalpdesk@localhost", n.email_to)
     return tg, em, problems
