@@ -6,8 +6,10 @@ Every secret read is registered here so `redact` can strip it from any text that
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import re
 
 _SECRETS: set[str] = set()
 SERVICE = "ScalpDesk"
@@ -18,9 +20,27 @@ def register_secret(value: str | None) -> None:
         _SECRETS.add(value)
 
 
+def register_auth(user: str, password: str | None) -> None:
+    """An SMTP password and the AUTH blobs made of it (a server may echo them back in an error): AUTH PLAIN's
+    base64 of "\\0user\\0password" and AUTH LOGIN's base64 of the password."""
+    if not password:
+        return
+    register_secret(password)
+    for raw in (f"\0{user}\0{password}", f"{user}\0{user}\0{password}", password):
+        blob = base64.b64encode(raw.encode()).decode()
+        register_secret(blob)
+        register_secret(blob.rstrip("="))
+
+
+# Whatever the registry misses: credentials in the shapes they travel in.
+_PATTERNS = (re.compile(r"(?i)(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2)\s+)\S+"), re.compile(r"(/bot)\d+:[\w-]+"))
+
+
 def redact(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
+    for pattern in _PATTERNS:
+        text = pattern.sub(r"\1***", text)
     return text
 
 
@@ -61,8 +81,13 @@ def set_secret(name: str, value: str) -> None:
 
 
 class RedactingFilter(logging.Filter):
+    """On a handler: every line it writes, message and traceback, with secrets and credential shapes redacted."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS:
-            record.msg = redact(record.getMessage())
-            record.args = None
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True

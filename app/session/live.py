@@ -198,7 +198,7 @@ class LiveSession:
         self.notify_problems = []
         self._alert = None
         if self.alerts_enabled or self.reports_enabled:
-            self.telegram, self.email, self.notify_problems = from_settings(self.settings)
+            self.telegram, self.email, self.notify_problems = from_settings(self.settings, self.db_path)
             for problem in self.notify_problems:
                 log.warning("notifications: %s", problem)
         if self.alerts_enabled and self.telegram is not None:
@@ -208,6 +208,13 @@ class LiveSession:
             from app.services.reporting.scheduler import ReportSchedule
 
             self.schedule = ReportSchedule(self.db_path, self.settings, self.outbox, self.email)
+
+    def notification_status(self) -> dict[str, Any]:
+        """What the status bar shows about alerts: {queued, sent, dropped, failed} over every session of this
+        database (None when Telegram is off), and the reports/backups task queue's drops and last error."""
+        alerts = self.telegram.queue.counts() if self.telegram is not None else None
+        return {"telegram": alerts, "tasks_dropped": self.outbox.dropped, "tasks_failed": self.outbox.failed,
+                "last_error": self.outbox.last_error or (self.telegram.queue.last_error if self.telegram else "")}
 
     def subscribe(self, fn: Callable[[Event], None]) -> None:
         """Listen to the tracker's events (kept across rebuilds)."""

@@ -135,7 +135,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ix_live_source ON live_signals(source, status);
     ALTER TABLE backtest_runs ADD COLUMN summary TEXT
     """,
-    # 4: queued notifications survive an exit or a crash (sent later, in order; dropped ones counted)
+    # 4: queued notifications survive an exit or a crash (sent later, in order; dropped ones counted); when the
+    # database was made (scheduled reports never cover days before it)
     """
     CREATE TABLE outbox (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -150,7 +151,9 @@ MIGRATIONS: list[str] = [
     CREATE TABLE outbox_stats (
         channel TEXT PRIMARY KEY, sent INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,
         failed INTEGER NOT NULL DEFAULT 0
-    )
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('created_at', CAST(strftime('%s', 'now') AS INTEGER) * 1000)
     """,
 ]
 
@@ -199,10 +202,14 @@ class Database:
                                f"{SCHEMA_VERSION}); update the app")
 
     def _migrate(self) -> None:
+        """Each step in its own transaction, the version read inside it: two processes (or threads) opening a new
+        file at once never apply a step twice."""
         self._check_version()
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        for number in range(version, SCHEMA_VERSION):
+        while self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             with self.transaction():
+                number = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                if number >= SCHEMA_VERSION:
+                    break
                 for statement in _split_sql(MIGRATIONS[number]):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number + 1}")

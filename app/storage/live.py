@@ -157,3 +157,12 @@ def closed_rows(conn: sqlite3.Connection, since_ms: int | None = None, until_ms:
         sql += " AND closed_at < ?"
         args.append(until_ms)
     return list(conn.execute(sql + " ORDER BY closed_at, id", args))
+
+
+@_translated
+def started_ms(conn: sqlite3.Connection) -> int | None:
+    """When this database began to record: its creation, or its first live signal's candle if earlier."""
+    made = conn.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+    first = conn.execute("SELECT MIN(signal_time) FROM live_signals").fetchone()
+    times = [int(x[0]) for x in (made, first) if x is not None and x[0] is not None]
+    return min(times) if times else None
