@@ -8,6 +8,7 @@ by a calibrator fitted on earlier folds' out-of-sample predictions.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -51,6 +52,33 @@ def purged_walk_forward(times: np.ndarray, horizon_ms: int, folds: int) -> list[
             continue
         out.append((train, np.arange(a, b)))
     return out
+
+
+def thread_cap() -> int | None:
+    """Threads for OpenMP and BLAS while training: the cores this process may use that other processes leave
+    free (1-minute load average), at least 1. OpenMP threads spin at every barrier waiting for a thread the OS has
+    descheduled, so one thread too many on a busy machine made training ~40x slower (issue 20)."""
+    import os
+
+    env = os.environ.get("SCALPDESK_TRAIN_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def _limited() -> Any:
+    from threadpoolctl import threadpool_limits
+
+    cap = thread_cap()
+    return threadpool_limits(limits=cap) if cap is not None else contextlib.nullcontext()
 
 
 def _hgb() -> Any:
@@ -140,6 +168,10 @@ class MLModelTrainer:
 
     # ---------------------------------------------------------------- training
     def train(self, data: TrainingData, progress: Any = None, cancel: Any = None) -> dict[str, Any]:
+        with _limited():
+            return self._train(data, progress, cancel)
+
+    def _train(self, data: TrainingData, progress: Any = None, cancel: Any = None) -> dict[str, Any]:
         report = progress or (lambda f, m: None)
         X, y, t = data.X, data.y.astype(np.int8), data.signal_time
         if len(y) < MIN_SAMPLES:

@@ -1,0 +1,72 @@
+"""Issue 20: training under CPU load. OpenMP threads that wait on cores other processes hold made training 40x
+slower; the trainer caps its threads (app.ml.model.thread_cap). Prints the median of several runs, idle and with
+one busy process per core, for the capped default and for the uncapped OpenMP default.
+
+Run: .venv/bin/python tests/benchmarks/bench_train_load.py [--samples 20000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import time
+
+import numpy as np
+
+
+def _burn(stop: float) -> None:
+    x = 0
+    while time.time() < stop:
+        x += 1
+
+
+def _train(n: int, cap: str) -> float:
+    from app.ml import model
+    from app.ml.features import FEATURE_NAMES
+    from app.ml.model import MLModelTrainer, TrainingData
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, len(FEATURE_NAMES))).astype(np.float32)
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 5]))).astype(np.int8)
+    t = 1_700_000_000_000 + np.arange(n, dtype=np.int64) * 60_000
+    if cap == "uncapped":
+        model.thread_cap = lambda: None  # type: ignore[assignment]
+    t0 = time.perf_counter()
+    MLModelTrainer().train(TrainingData(X, y, t, 24 * 60_000, {}))
+    return time.perf_counter() - t0
+
+
+def _run(n: int, cap: str, load: bool) -> float:
+    burners = []
+    if load:
+        stop = time.time() + 600
+        burners = [mp.Process(target=_burn, args=(stop,), daemon=True) for _ in range(os.cpu_count() or 1)]
+        for b in burners:
+            b.start()
+    try:
+        with mp.get_context("spawn").Pool(1) as pool:  # a fresh process: OpenMP starts as in a new app
+            return float(pool.apply(_train, (n, cap)))
+    finally:
+        for b in burners:
+            b.terminate()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=20_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cases", default="capped-idle,capped-load,uncapped-idle,uncapped-load")
+    args = ap.parse_args()
+    out = {}
+    for case in args.cases.split(","):
+        cap, load = case.split("-")
+        times = [_run(args.samples, cap, load == "load") for _ in range(args.runs)]
+        out[case] = round(float(np.median(times)), 2)
+        print(f"{case}: median {out[case]} s of {[round(x, 2) for x in times]}", flush=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
