@@ -310,10 +310,26 @@ def read_json_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        raise ConfigError(f"{path}: {json_error_text(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object at the top level")
     return data
+
+
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """"line L, column C: invalid JSON (...)", the same on every Python: a trailing comma (which 3.13 names and
+    places at the comma, 3.11/3.12 at the bracket) is reported at the comma."""
+    doc, pos = exc.doc, exc.pos
+    before = doc[:pos].rstrip()
+    if pos < len(doc) and doc[pos] in "}]" and before.endswith(","):
+        comma = len(before) - 1
+        line = doc.count("\n", 0, comma) + 1
+        col = comma - (doc.rfind("\n", 0, comma) + 1) + 1
+        return f"line {line}, column {col}: invalid JSON (a comma before '{doc[pos]}')"
+    if doc[pos:pos + 1] == "," and doc[pos + 1:].lstrip()[:1] in ("}", "]"):  # 3.13 points at the comma itself
+        nxt = doc[pos + 1:].lstrip()[:1]
+        return f"line {exc.lineno}, column {exc.colno}: invalid JSON (a comma before '{nxt}')"
+    return f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
 
 
 def json_depth_error(text: str, limit: int) -> str:

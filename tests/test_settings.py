@@ -45,7 +45,8 @@ def test_user_file_overrides_defaults():
 
 
 @pytest.mark.parametrize("data, message", [
-    ('{"confluence": {"min_score": 70,}}', r"line 1, column 33: invalid JSON"),
+    ('{"confluence": {"min_score": 70,}}', r"line 1, column 32: invalid JSON \(a comma before '}'\)"),
+    ('{"scanner": {"symbols": ["A",\n  ]}}', r"line 1, column 29: invalid JSON \(a comma before '\]'\)"),
     ('{\n  "risk": {\n    "sl_atr": "wide"\n  }\n}', r"key 'risk.sl_atr' must be a number"),
     ({"confluence": {"min_score": 140}}, r"key 'confluence.min_score' = 140 is out of range; expected 0..100"),
     ({"risk": {"max_hold_bars": 2.5}}, r"'risk.max_hold_bars' must be a whole number"),

@@ -234,7 +234,7 @@ def _is_number(s: str) -> bool:
 def _read_json(path: Path, symbol: str | None, timeframe: str | None) -> tuple[Candles, ImportReport]:
     import pandas as pd
 
-    from app.settings import json_depth_error
+    from app.settings import json_depth_error, json_error_text
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -243,7 +243,7 @@ def _read_json(path: Path, symbol: str | None, timeframe: str | None) -> tuple[C
             raise DataError(f"{path}: {deep}; expected a list of candles [time, open, high, low, close, volume]")
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        raise DataError(f"{path}: {json_error_text(exc)}") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: is not UTF-8 text") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
