@@ -43,3 +43,16 @@ class ModelError(ScalpDeskError):
 
 class CancelledError(ScalpDeskError):
     """A long job was cancelled by the user."""
+
+
+def user_message(exc: BaseException) -> str:
+    """What to show for an error in a dialog or the status bar: our own errors as they are, a full disk named as
+    such (errno 28 from any file write), anything else with its type."""
+    import errno
+
+    if isinstance(exc, ScalpDeskError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"The disk is full{where}. Free some space and try again; nothing was half-written."
+    return f"{type(exc).__name__}: {exc}"

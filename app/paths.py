@@ -66,3 +66,22 @@ def default_model_path() -> Path:
 
 def reports_dir() -> Path:
     return user_data_dir() / "reports"
+
+
+def low_disk_warning(folder: Path | None = None, min_free_mb: float = 200.0) -> str | None:
+    """A warning when the disk of the data folder has less than `min_free_mb` free (None otherwise): writes would
+    start failing there (the database, reports, models). Cheap (one statvfs); call it off the GUI thread."""
+    import shutil
+
+    where = folder or user_data_dir()
+    probe = where
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free / 1e6
+    except OSError:
+        return None
+    if free >= min_free_mb:
+        return None
+    return f"The disk of {where} is almost full ({free:.0f} MB free): new signals, reports and models cannot be " \
+           f"saved until space is freed."
