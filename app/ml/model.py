@@ -75,6 +75,8 @@ def thread_cap() -> int | None:
 
 
 def _limited() -> Any:
+    # scikit-learn's OpenMP runtime must be loaded before the limit: threadpoolctl limits only loaded libraries
+    import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     cap = thread_cap()

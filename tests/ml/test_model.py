@@ -272,3 +272,40 @@ def test_filter_skips_below_minimum_and_logs(trained, caplog):
     assert all(s.ml_probability is not None and s.ml_probability >= 0.6 and s.ml_prediction == 1 for s in kept)
     assert all(s.ml_probability < 0.6 and s.ml_prediction == 0 for s in skipped)
     assert sum("skipped" in r.message for r in caplog.records) == len(skipped)
+
+
+_THREADS = """
+import json, numpy as np
+from threadpoolctl import threadpool_info
+from app.ml import model
+from app.ml.features import FEATURE_NAMES
+seen = []
+real = model._hgb
+def spy():
+    seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
+    return real()
+model._hgb = spy
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3000, len(FEATURE_NAMES))).astype(np.float32)
+y = (rng.random(3000) < 1 / (1 + np.exp(-X[:, 5]))).astype(np.int8)
+t = 1_700_000_000_000 + np.arange(3000, dtype=np.int64) * 60_000
+model.MLModelTrainer().train(model.TrainingData(X, y, t, 24 * 60_000, {}))
+print(json.dumps(seen))
+"""
+
+
+def test_training_caps_its_openmp_threads_in_a_fresh_process():
+    """The cap must reach scikit-learn's OpenMP even when training is what first loads it (a fresh `train`)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "SCALPDESK_TRAIN_THREADS": "1", "OMP_NUM_THREADS": ""}
+    env.pop("OMP_NUM_THREADS")
+    out = subprocess.run([sys.executable, "-c", _THREADS], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen and set(seen) == {1}
