@@ -102,10 +102,10 @@ def test_a_damaged_file_is_offered_to_be_moved_aside_at_a_terminal(tmp_path):
     db = tmp_path / "x.sqlite"
     db.write_bytes(b"garbage" * 1000)
     env = {**os.environ, "SCALPDESK_HOME": str(tmp_path / "home")}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command line at a terminal
-        os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "-m", "app", "train", "--db", str(db)], env)
+    fd, tty = pty.openpty()  # the command line at a terminal: stdin and stderr are a tty
+    proc = subprocess.Popen([sys.executable, "-m", "app", "train", "--db", str(db)], cwd=ROOT, env=env, stdin=tty,
+                            stdout=tty, stderr=tty, close_fds=True)
+    os.close(tty)
     out = b""
     deadline = time.monotonic() + 120
     answered = False
@@ -120,10 +120,11 @@ def test_a_damaged_file_is_offered_to_be_moved_aside_at_a_terminal(tmp_path):
         if not answered and b"[y/N]" in out:
             os.write(fd, b"y\n")
             answered = True
-    _, status = os.waitpid(pid, 0)
+    status = proc.wait(timeout=60)
+    os.close(fd)
     text = out.decode(errors="replace")
     assert answered, text
-    assert os.waitstatus_to_exitcode(status) == 2
+    assert status == 2
     assert "moved to" in text and not db.read_bytes().startswith(b"garbage")
     assert any(p.name.startswith("x.sqlite.damaged-") for p in tmp_path.iterdir())
 
