@@ -203,6 +203,8 @@ def test_a_dead_smtp_host_never_delays_a_scan_cycle(tmp_path):
                 times[label] = sorted(cycles)[1]  # the median of 3
                 if reports:
                     assert _wait(lambda: len(silent.conns) >= 1, 10)  # the report's e-mail is on its way, hung
+                    status = session.notification_status()
+                    assert status["telegram"] is None and status["tasks_dropped"] == 0
         print(json.dumps(times))
         assert times["dead SMTP host"] < times["without reports"] + 1.0  # (it was 20 s: the SMTP timeout)
     finally:

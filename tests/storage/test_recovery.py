@@ -165,3 +165,16 @@ def test_runs_killed_midway_are_marked_interrupted_and_refused(tmp_path, isolate
         assert proc.returncode == 2, proc.stderr
         assert f"backtest run {run_id} was interrupted before it finished" in proc.stderr
     assert not list(tmp_path.glob("*.lock"))
+
+
+def test_a_live_session_makes_the_days_backup_off_the_scan_path(tmp_path):
+    from app.session.live import LiveSession, SourceSpec
+    from app.settings import load
+
+    db = tmp_path / "live.sqlite"
+    with LiveSession(load(), db, tmp_path / "none.model", SourceSpec(kind="sim"), alerts=False,
+                     watch_file=False) as session:
+        session.cycle()
+        session.cycle()  # once a day, not once a cycle
+    made = recovery.backups(db)
+    assert len(made) == 1 and made[0].name == f"live-{dt.date.today().isoformat()}.sqlite"
