@@ -63,7 +63,10 @@ def main() -> None:
     out = {}
     for case in args.cases.split(","):
         cap, load = case.split("-")
-        runs = [_run(args.samples, cap, load == "load") for _ in range(args.runs)]
+        runs = []
+        for _ in range(args.runs):
+            runs.append(_run(args.samples, cap, load == "load"))
+            print(f"  {case} run {len(runs)}: wall {runs[-1][0]:.2f} s, CPU {runs[-1][1]:.2f} s", flush=True)
         wall = round(float(np.median([r[0] for r in runs])), 2)
         cpu = round(float(np.median([r[1] for r in runs])), 2)
         out[case] = {"wall_s": wall, "cpu_s": cpu}
