@@ -6,6 +6,7 @@ Errors the user can fix print one clear line on stderr and exit 2; nothing is pr
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app import __version__, commands
-from app.errors import ScalpDeskError
+from app.errors import DamagedDatabaseError, ScalpDeskError
 
 log = logging.getLogger("app")
 
@@ -35,8 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: bool) -> None:
+    from app.security import RedactingFilter
+
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # secrets and credential shapes never reach a log line
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,8 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = commands.load(args.command)
     try:
         result = module.run(args)
+    except DamagedDatabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        _offer_recovery(exc)
+        return 2
     except ScalpDeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            path = _crash_log(exc)
+            print(f"internal error: {type(exc).__name__}: {exc}. Details were written to {path}", file=sys.stderr)
+            return 3
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"error: the disk is full{where}; free some space and run the command again. Files are written "
+              f"whole or not at all: nothing was half-written.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
@@ -65,6 +84,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(module.text(out))
     return int(getattr(result, "exit_code", 0) or (out.get("exit_code", 0) if isinstance(out, dict) else 0))
+
+
+def _offer_recovery(exc: DamagedDatabaseError) -> None:
+    """At a terminal, ask whether to move the damaged database aside and start fresh (never in scripts)."""
+    from pathlib import Path
+
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return
+    try:
+        answer = input(f"Move {exc.path} aside and start fresh (from the latest good backup if any)? [y/N] ")
+    except EOFError:
+        return
+    if answer.strip().lower() not in ("y", "yes"):
+        return
+    from app.storage import recovery
+
+    try:
+        print(recovery.recover(Path(str(exc.path))).text(), file=sys.stderr)
+    except ScalpDeskError as again:
+        print(f"error: {again}", file=sys.stderr)
 
 
 def _json_default(obj: Any) -> Any:

@@ -6,7 +6,11 @@ class ScalpDeskError(Exception):
 
 
 class ConfigError(ScalpDeskError):
-    pass
+    """`key`: the dotted key at fault, when one is (a save can then reset exactly that key)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class DataError(ScalpDeskError):
@@ -25,9 +29,30 @@ class StorageError(ScalpDeskError):
     pass
 
 
+class DamagedDatabaseError(StorageError):
+    """The database file is damaged; the CLI and the window offer to move it aside (app.storage.recovery)."""
+
+    def __init__(self, path: object, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class ModelError(ScalpDeskError):
     pass
 
 
 class CancelledError(ScalpDeskError):
     """A long job was cancelled by the user."""
+
+
+def user_message(exc: BaseException) -> str:
+    """What to show for an error in a dialog or the status bar: our own errors as they are, a full disk named as
+    such (errno 28 from any file write), anything else with its type."""
+    import errno
+
+    if isinstance(exc, ScalpDeskError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"The disk is full{where}. Free some space and try again; nothing was half-written."
+    return f"{type(exc).__name__}: {exc}"

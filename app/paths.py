@@ -61,7 +61,7 @@ def default_db_path() -> Path:
 
 
 def default_model_path() -> Path:
-    return user_data_dir() / "models" / "signal_filter.joblib"
+    return user_data_dir() / "models" / "signal_filter.model"
 
 
 def reports_dir() -> Path:
@@ -71,3 +71,22 @@ def reports_dir() -> Path:
 def history_dir() -> Path:
     """Exchange history downloaded by the data manager, as freqtrade writes it (`BTC_USDT-5m.feather`)."""
     return user_data_dir() / "history"
+
+
+def low_disk_warning(folder: Path | None = None, min_free_mb: float = 200.0) -> str | None:
+    """A warning when the disk of the data folder has less than `min_free_mb` free (None otherwise): writes would
+    start failing there (the database, reports, models). Cheap (one statvfs); call it off the GUI thread."""
+    import shutil
+
+    where = folder or user_data_dir()
+    probe = where
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free / 1e6
+    except OSError:
+        return None
+    if free >= min_free_mb:
+        return None
+    return f"The disk of {where} is almost full ({free:.0f} MB free): new signals, reports and models cannot be " \
+           f"saved until space is freed."

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -24,10 +27,19 @@ from typing import Any
 from app import paths
 from app.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 
 def meta(label: str, help: str = "", lo: float | None = None, hi: float | None = None,
-         choices: tuple[str, ...] | None = None, secret: bool = False) -> dict[str, Any]:
-    return {"label": label, "help": help, "lo": lo, "hi": hi, "choices": choices, "secret": secret}
+         choices: tuple[str, ...] | None = None, secret: bool = False, pattern: str | None = None,
+         expected: str = "") -> dict[str, Any]:
+    """`pattern`: a regular expression a text value must match in full; `expected` says it in words."""
+    return {"label": label, "help": help, "lo": lo, "hi": hi, "choices": choices, "secret": secret,
+            "pattern": pattern, "expected": expected}
+
+
+HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+MAX_DEPTH = 12  # settings nest 4 levels; a deeper file is a mistake (and deep recursion is a crash)
 
 
 @dataclass(frozen=True)
@@ -150,8 +162,15 @@ class Notifications:
 @dataclass(frozen=True)
 class Reports:
     folder: str = field(metadata=meta("Report folder", "Empty: the data folder's reports/"))
-    daily_time: str = field(metadata=meta("Daily report time", "HH:MM, local time"))
+    daily_time: str = field(metadata=meta("Daily report time", "HH:MM, local time", pattern=HHMM,
+                                          expected="a time HH:MM, 00:00..23:59"))
     weekly_day: int = field(metadata=meta("Weekly report day", "0 = Monday .. 6 = Sunday", 0, 6))
+
+
+@dataclass(frozen=True)
+class Backups:
+    keep: int = field(metadata=meta("Daily backups kept", "One copy of the database a day in the data folder's "
+                                    "backups/; the newest N are kept (0: no backups)", 0, 365))
 
 
 @dataclass(frozen=True)
@@ -186,6 +205,7 @@ class Settings:
     optimization: Optimization
     notifications: Notifications
     reports: Reports
+    backups: Backups
     appearance: Appearance
     alerts: Alerts
     source_path: str = field(default="", compare=False, metadata=meta("Loaded from", ""))
@@ -229,42 +249,47 @@ def _check_value(value: Any, tp: Any, key: str, source: str, md: dict[str, Any])
         return _check_value(value, inner[0], key, source, md)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: key '{key}' must be an object, got {json.dumps(value)[:60]}")
+            raise ConfigError(f"{source}: key '{key}' must be an object, got {json.dumps(value)[:60]}", key=key)
         return _build(tp, value, key, source)
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: key '{key}' must be a list, got {json.dumps(value)[:60]}")
+            raise ConfigError(f"{source}: key '{key}' must be a list, got {json.dumps(value)[:60]}", key=key)
         return [_check_value(v, item_tp, f"{key}[{i}]", source, md) for i, v in enumerate(value)]
     if origin is dict:
         _, val_tp = typing.get_args(tp)
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: key '{key}' must be an object, got {json.dumps(value)[:60]}")
+            raise ConfigError(f"{source}: key '{key}' must be an object, got {json.dumps(value)[:60]}", key=key)
         if val_tp is Any:
             return dict(value)
         return {str(k): _check_value(v, val_tp, f"{key}.{k}", source, md) for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{source}: key '{key}' must be true or false, got {json.dumps(value)[:60]}")
+            raise ConfigError(f"{source}: key '{key}' must be true or false, got {json.dumps(value)[:60]}",
+                              key=key)
         return value
     if tp in (int, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{source}: key '{key}' must be a number, got {json.dumps(value)[:60]}")
+            raise ConfigError(f"{source}: key '{key}' must be a number, got {json.dumps(value)[:60]}", key=key)
         if tp is int and value != int(value):
-            raise ConfigError(f"{source}: key '{key}' must be a whole number, got {value}")
+            raise ConfigError(f"{source}: key '{key}' must be a whole number, got {value}", key=key)
         if value != value or value in (float("inf"), float("-inf")):
-            raise ConfigError(f"{source}: key '{key}' must be a finite number")
+            raise ConfigError(f"{source}: key '{key}' must be a finite number", key=key)
         lo, hi = md.get("lo"), md.get("hi")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             rng = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
-            raise ConfigError(f"{source}: key '{key}' = {value} is out of range; expected {rng}")
+            raise ConfigError(f"{source}: key '{key}' = {value} is out of range; expected {rng}", key=key)
         return tp(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{source}: key '{key}' must be text, got {json.dumps(value)[:60]}")
+            raise ConfigError(f"{source}: key '{key}' must be text, got {json.dumps(value)[:60]}", key=key)
+        pattern = md.get("pattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise ConfigError(f"{source}: key '{key}' = {json.dumps(value)[:60]}; expected "
+                              f"{md.get('expected') or pattern}", key=key)
         choices = md.get("choices")
         if choices and value not in choices:
-            raise ConfigError(f"{source}: key '{key}' = '{value}'; expected one of {', '.join(choices)}")
+            raise ConfigError(f"{source}: key '{key}' = '{value}'; expected one of {', '.join(choices)}", key=key)
         return value
     raise ConfigError(f"{source}: key '{key}' has unsupported type {_type_name(tp)}")  # pragma: no cover
 
@@ -275,12 +300,12 @@ def _build(cls: Any, data: dict[str, Any], prefix: str, source: str) -> Any:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise ConfigError(f"{source}: unknown key '{where}'; expected one of {', '.join(fields)}")
+        raise ConfigError(f"{source}: unknown key '{where}'; expected one of {', '.join(fields)}", key=where)
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         key = f"{prefix}.{name}" if prefix else name
         if name not in data:
-            raise ConfigError(f"{source}: missing key '{key}'")
+            raise ConfigError(f"{source}: missing key '{key}'", key=key)
         kwargs[name] = _check_value(data[name], hints[name], key, source, dict(f.metadata))
     return cls(**kwargs)
 
@@ -290,32 +315,79 @@ def from_dict(data: dict[str, Any], source: str = "<settings>") -> Settings:
     missing = [p for p in settings.pattern_scores.enabled if p not in settings.pattern_scores.patterns]
     if missing:
         raise ConfigError(f"{source}: key 'pattern_scores.enabled' names {missing[0]}, which has no entry "
-                          f"in 'pattern_scores.patterns'")
+                          f"in 'pattern_scores.patterns'", key="pattern_scores.enabled")
     from app.core.pattern_names import CDL_NAMES
 
     unknown = [p for p in settings.pattern_scores.patterns if p not in CDL_NAMES]
     if unknown:
         raise ConfigError(f"{source}: key 'pattern_scores.patterns.{unknown[0]}' is not a TA-Lib candlestick "
-                          f"function (expected a name like CDLENGULFING)")
+                          f"function (expected a name like CDLENGULFING)", key=f"pattern_scores.patterns.{unknown[0]}")
     return dataclasses.replace(settings, source_path=source)
 
 
 # ---------------------------------------------------------------- files
 
 def read_json_file(path: Path) -> dict[str, Any]:
+    """A JSON object from a UTF-8 file (a byte-order mark is accepted), at most MAX_DEPTH levels deep."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: is not UTF-8 text") from None
+    deep = json_depth_error(text, MAX_DEPTH)
+    if deep:
+        raise ConfigError(f"{path}: {deep}; a settings file is at most {MAX_DEPTH} levels deep")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        raise ConfigError(f"{path}: {json_error_text(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object at the top level")
     return data
+
+
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """"line L, column C: invalid JSON (...)", the same on every Python: a trailing comma (which 3.13 names and
+    places at the comma, 3.11/3.12 at the bracket) is reported at the comma."""
+    doc, pos = exc.doc, exc.pos
+    before = doc[:pos].rstrip()
+    if pos < len(doc) and doc[pos] in "}]" and before.endswith(","):
+        comma = len(before) - 1
+        line = doc.count("\n", 0, comma) + 1
+        col = comma - (doc.rfind("\n", 0, comma) + 1) + 1
+        return f"line {line}, column {col}: invalid JSON (a comma before '{doc[pos]}')"
+    if doc[pos:pos + 1] == "," and doc[pos + 1:].lstrip()[:1] in ("}", "]"):  # 3.13 points at the comma itself
+        nxt = doc[pos + 1:].lstrip()[:1]
+        return f"line {exc.lineno}, column {exc.colno}: invalid JSON (a comma before '{nxt}')"
+    return f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
+
+
+def json_depth_error(text: str, limit: int) -> str:
+    """Where JSON text nests deeper than `limit` ("line L: nested more than N levels"), else "". Counted without
+    parsing, so a hostile file cannot exhaust the parser's recursion."""
+    depth = 0
+    in_string = escaped = False
+    line = 1
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return f"line {line}: nested more than {limit} levels"
+        elif ch in "]}":
+            depth -= 1
+    return ""
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -385,20 +457,97 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def update_user_config(changes: dict[str, Any], path: str | Path | None = None) -> Settings:
-    """Apply dotted-key changes to the user's file (validated first; the old file kept as .bak)."""
+    """Apply dotted-key changes to the user's file (validated first; the old file kept as .bak).
+
+    A user file that no longer validates (the app runs on defaults for its bad keys) does not block saving: its
+    keys that fail validation are reset to the defaults (the whole file when it is not JSON), the bad file being
+    kept aside first (`quarantine`). A bad value among `changes` itself is refused and nothing is written."""
     user_path = Path(path) if path is not None else paths.user_config_file()
-    user = read_json_file(user_path) if user_path.exists() else {}
+    defaults = read_json_file(paths.default_config_path())
+    reset: list[str] = []
+    try:
+        user = read_json_file(user_path) if user_path.exists() else {}
+    except ConfigError:
+        quarantine(user_path)
+        user, reset = {}, ["(the whole file)"]
     for key, value in changes.items():
         _set_dotted(user, key, value)
-    defaults = read_json_file(paths.default_config_path())
-    settings = from_dict(deep_merge(defaults, user), source=str(user_path))
+    for _ in range(1000):
+        try:
+            settings = from_dict(deep_merge(defaults, user), source=str(user_path))
+            break
+        except ConfigError as exc:
+            if exc.key is None or exc.key in changes or not _drop_dotted(user, exc.key):
+                raise
+            if not reset:
+                quarantine(user_path)
+            reset.append(exc.key)
+    else:  # pragma: no cover (a file with 1000 bad keys)
+        raise ConfigError(f"{user_path}: too many invalid keys")
     atomic_write_text(user_path, json.dumps(user, indent=2, sort_keys=True) + "\n")
+    if reset:
+        log.warning("%s: reset to the defaults because they failed validation (the old file is kept beside it as "
+                    ".broken-*): %s", user_path, ", ".join(reset))
     return settings
 
 
+def _drop_dotted(data: dict[str, Any], key: str) -> bool:
+    """Remove a dotted key (and the objects it leaves empty); False when it is not there."""
+    parts = key.split(".")
+    trail = [data]
+    for part in parts[:-1]:
+        node = trail[-1].get(part)
+        if not isinstance(node, dict):
+            return False
+        trail.append(node)
+    if parts[-1] not in trail[-1]:
+        return False
+    del trail[-1][parts[-1]]
+    for depth in range(len(parts) - 1, 0, -1):
+        if not trail[depth]:
+            del trail[depth - 1][parts[depth - 1]]
+    return True
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a settings save did: the settings now in force, and what could not be stored (e.g. a secret)."""
+
+    settings: Settings
+    problems: list[str]
+
+
+def save(changes: dict[str, Any], secrets: dict[str, str] | None = None,
+         path: str | Path | None = None) -> SaveResult:
+    """Save changed settings, then secrets to the OS keyring. The settings are saved even when a secret cannot be
+    stored: the caller must use `settings` (never keep the old ones) and show `problems`."""
+    from app.errors import ScalpDeskError
+    from app.security import set_secret
+
+    settings = update_user_config(changes, path)
+    problems = []
+    for name, value in (secrets or {}).items():
+        if value:
+            try:
+                set_secret(name, value)
+            except ScalpDeskError as exc:
+                problems.append(str(exc))
+    return SaveResult(settings, problems)
+
+
 def quarantine(path: Path) -> Path:
-    """Copy a broken user file aside (the GUI then starts on defaults); the original stays untouched."""
+    """Copy a broken user file aside (the GUI then starts on defaults); the original stays untouched. One copy per
+    distinct content: starting again with the same broken file makes no new copy."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for old in sorted(path.parent.glob(f"{path.name}.broken-*")):
+        try:
+            if hashlib.sha256(old.read_bytes()).hexdigest() == digest:
+                return old
+        except OSError:
+            continue
     aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    if aside.exists():
+        aside = aside.with_name(f"{aside.name}-{digest[:8]}")
     shutil.copy2(path, aside)
     return aside
 

@@ -101,14 +101,20 @@ def test_config_files(tmp_path, doc):
                                           st.booleans(), st.none()), max_size=5),
        blob=st.binary(max_size=200))
 def test_model_files_and_manifests(tmp_path, manifest, blob):
-    from app.ml.model import MLModelTrainer, manifest_path
+    import zipfile
+
+    from app.ml.model import MLModelTrainer
 
     _count("model file + manifest")
-    m = tmp_path / "m.joblib"
+    m = tmp_path / "m.model"
     m.write_bytes(blob)
-    manifest_path(m).write_text(json.dumps(manifest))
     with pytest.raises(ModelError):
-        MLModelTrainer.load(m)  # never unpickled: the hash cannot match a manifest we did not write
+        MLModelTrainer.load(m)  # a foreign file: refused, nothing deserialised
+    with zipfile.ZipFile(m, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("model.skops", blob)
+    with pytest.raises(ModelError):
+        MLModelTrainer.load(m)  # the hash cannot match a manifest we did not write
 
 
 @FAST

@@ -31,6 +31,7 @@ COMMANDS = (
     CommandSpec("optimize", "app.commands.optimize", "thresholds, patterns or a strategy search"),
     CommandSpec("track", "app.commands.track", "run the live pipeline"),
     CommandSpec("report", "app.commands.report", "PDF report and notification test"),
+    CommandSpec("db", "app.commands.db", "check, back up or recover the database"),
 )
 
 

@@ -39,6 +39,12 @@ def run(args: argparse.Namespace) -> Any:
     settings = settings_from(args)
     if not args.data and not args.sim:
         raise ScalpDeskError("backtest needs --data FILE... (or --sim N for simulated candles)")
+    if args.dask_scheduler:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ScalpDeskError("--dask-scheduler needs dask[distributed], which this build does not include "
+                                 "(install ScalpDesk from source with pip install -e '.[dask]')")
     req = jobs.BacktestRequest(files=tuple(args.data or ()), sim_candles=args.sim, timeframe=args.timeframe,
                                symbol=args.symbol, min_score=args.min_score, jobs=args.jobs,
                                dask_scheduler=args.dask_scheduler)

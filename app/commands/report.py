@@ -42,7 +42,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def notify_text(r: dict[str, Any]) -> str:
     lines = [f"{c['channel']}: {'sent' if c['ok'] else 'FAILED'} {c.get('detail', '')}" for c in r["channels"]]
     lines += r["problems"]
-    return "\n".join(lines) or "No notification channel is configured (Settings > Notifications)."
+    if not r["channels"] and not r["problems"]:
+        lines.append("No notification channel is configured (Settings > Notifications).")
+    if r.get("exit_code"):
+        lines.append("No test message was sent.")
+    return "\n".join(lines)
 
 
 def notify(args: argparse.Namespace) -> dict[str, Any]:
@@ -63,4 +67,5 @@ def notify(args: argparse.Namespace) -> dict[str, Any]:
             channels.append({"channel": "email", "ok": True})
         except NotifyError as exc:
             channels.append({"channel": "email", "ok": False, "detail": str(exc)})
-    return {"channels": channels, "problems": problems}
+    sent = any(c["ok"] for c in channels)
+    return {"channels": channels, "problems": problems, "exit_code": 0 if sent else 1}

@@ -1,15 +1,18 @@
 """Import of real history: freqtrade feather/JSON, plain OHLCV CSV, Binance Vision kline CSV/zip.
 
-Bad rows stop the import with the file and line; duplicate timestamps are dropped (first kept) and
-counted; gaps are reported, never filled with invented prices. Input files are only read.
+Bad rows stop the import with the file and line; rows out of time order are sorted and duplicate timestamps
+dropped (first kept), both counted in the import report and logged; timestamps without a time zone are read as
+UTC (said the same way); gaps are reported, never filled with invented prices. Input files are only read.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ import numpy as np
 from app.core.candles import TIMEFRAME_MS, Candles, gaps
 from app.errors import DataError
 
+log = logging.getLogger(__name__)
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD")
 TIME_COLUMNS = ("date", "timestamp", "time", "open_time", "datetime")
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -40,11 +44,26 @@ class ImportReport:
     duplicates_dropped: int
     reordered: bool
     gaps: list[tuple[int, int]] = field(default_factory=list)
+    rows_out_of_order: int = 0  # rows whose time is earlier than a row before them (sorted on import)
+    naive_times_as_utc: bool = False  # dates without a time zone, read as UTC
+
+    @property
+    def notes(self) -> list[str]:
+        """What the import fixed or assumed, in words (empty for a clean file)."""
+        out = []
+        if self.rows_out_of_order:
+            out.append(f"{self.rows_out_of_order} rows out of time order were sorted")
+        if self.duplicates_dropped:
+            out.append(f"{self.duplicates_dropped} rows with a duplicate timestamp were dropped (the first kept)")
+        if self.naive_times_as_utc:
+            out.append("timestamps without a time zone were read as UTC")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "symbol": self.symbol, "timeframe": self.timeframe, "rows": self.rows,
                 "duplicates_dropped": self.duplicates_dropped, "reordered": self.reordered,
-                "gaps": [{"after": a, "before": b} for a, b in self.gaps]}
+                "rows_out_of_order": self.rows_out_of_order, "naive_times_as_utc": self.naive_times_as_utc,
+                "notes": self.notes, "gaps": [{"after": a, "before": b} for a, b in self.gaps]}
 
 
 def parse_name(path: Path) -> tuple[str | None, str | None]:
@@ -113,7 +132,7 @@ def _validate(file: str, time: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.
 
 
 def _build(path: Path, time: np.ndarray, cols: dict[str, np.ndarray], line_of: np.ndarray,
-           symbol: str | None, timeframe: str | None) -> tuple[Candles, ImportReport]:
+           symbol: str | None, timeframe: str | None, naive: bool = False) -> tuple[Candles, ImportReport]:
     file = str(path)
     name_sym, name_tf = parse_name(path)
     sym = symbol or name_sym
@@ -125,6 +144,7 @@ def _build(path: Path, time: np.ndarray, cols: dict[str, np.ndarray], line_of: n
     _validate(file, time, o, h, lo, c, v, line_of)
     order = np.argsort(time, kind="stable")
     reordered = bool(np.any(order != np.arange(len(time))))
+    out_of_order = int(np.sum(time < np.maximum.accumulate(time))) if len(time) else 0
     time, o, h, lo, c, v = (a[order] for a in (time, o, h, lo, c, v))
     keep = np.r_[True, np.diff(time) != 0]
     dups = int(len(time) - keep.sum())
@@ -137,7 +157,10 @@ def _build(path: Path, time: np.ndarray, cols: dict[str, np.ndarray], line_of: n
         raise DataError(f"{file}: candle at {int(time[off_grid[0]])} ms does not start on a {tf} boundary; "
                         f"is the timeframe right?")
     candles = Candles.from_arrays(sym, tf, time, o, h, lo, c, v)
-    report = ImportReport(file, sym, tf, len(candles), dups, reordered, gaps(time, TIMEFRAME_MS[tf]))
+    report = ImportReport(file, sym, tf, len(candles), dups, reordered, gaps(time, TIMEFRAME_MS[tf]), out_of_order,
+                          naive)
+    if report.notes:
+        log.warning("%s: %s", file, "; ".join(report.notes))
     return candles, report
 
 
@@ -153,8 +176,11 @@ def _from_table(path: Path, header: list[str], rows: Any, line_of: np.ndarray, s
         raise DataError(f"{path}: line 1: header {header!r} lacks {need}")
     frame = rows
     tvals = frame.iloc[:, names.index(tcol)]
+    naive = False
     if pd.api.types.is_datetime64_any_dtype(tvals):
-        time = (tvals.astype("datetime64[ns, UTC]").astype("int64") // 1_000_000).to_numpy()
+        naive = getattr(tvals.dt, "tz", None) is None
+        aware = tvals.dt.tz_localize("UTC") if naive else tvals.dt.tz_convert("UTC")
+        time = (aware.astype("datetime64[ns, UTC]").astype("int64") // 1_000_000).to_numpy()
     else:
         num = pd.to_numeric(tvals, errors="coerce")
         finite = np.isfinite(num.to_numpy(dtype=np.float64, na_value=np.nan))
@@ -166,6 +192,7 @@ def _from_table(path: Path, header: list[str], rows: Any, line_of: np.ndarray, s
                             f"expected epoch time or a date")
         else:
             parsed = pd.to_datetime(tvals, utc=True, errors="coerce")
+            naive = not tvals.astype(str).str.contains(r"(?:Z|[+-]\d\d:?\d\d)\s*$", regex=True).any()
             bad = np.flatnonzero(parsed.isna().to_numpy())
             if len(bad):
                 i = int(bad[0])
@@ -177,7 +204,7 @@ def _from_table(path: Path, header: list[str], rows: Any, line_of: np.ndarray, s
         check()
         cols[k] = _numeric_column(frame.iloc[:, names.index(k)], k, str(path), line_of)
     check()
-    return _build(path, np.asarray(time, dtype=np.int64), cols, line_of, symbol, timeframe)
+    return _build(path, np.asarray(time, dtype=np.int64), cols, line_of, symbol, timeframe, naive)
 
 
 def _read_csv_text(path: Path, text: str, symbol: str | None, timeframe: str | None, check: Check = _no_check
@@ -223,10 +250,16 @@ def _is_number(s: str) -> bool:
 def _read_json(path: Path, symbol: str | None, timeframe: str | None) -> tuple[Candles, ImportReport]:
     import pandas as pd
 
+    from app.settings import json_depth_error, json_error_text
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")
+        deep = json_depth_error(text, 8)
+        if deep:
+            raise DataError(f"{path}: {deep}; expected a list of candles [time, open, high, low, close, volume]")
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        raise DataError(f"{path}: {json_error_text(exc)}") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: is not UTF-8 text") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
@@ -263,11 +296,15 @@ def _read_zip(path: Path, symbol: str | None, timeframe: str | None) -> tuple[Ca
             members = [m for m in zf.namelist() if m.lower().endswith(".csv")]
             if len(members) != 1:
                 raise DataError(f"{path}: expected one CSV inside the zip, found {len(members)}")
-            text = zf.read(members[0]).decode("utf-8")
-    except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a valid zip archive") from None
+            text = zf.read(members[0]).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path}: the CSV inside is not UTF-8 text") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        what = "a damaged or truncated zip archive" if not isinstance(exc, zipfile.BadZipFile) or \
+            "CRC" in str(exc) else "not a valid zip archive"
+        raise DataError(f"{path}: {what} ({type(exc).__name__}: {exc}); download it again") from None
+    except (NotImplementedError, RuntimeError) as exc:  # an unsupported compression method, or encryption
+        raise DataError(f"{path}: the zip cannot be read ({exc})") from None
     return _read_csv_text(path, text, symbol, timeframe)
 
 
@@ -287,7 +324,7 @@ def load_file(path: str | Path, symbol: str | None = None, timeframe: str | None
         return _read_zip(p, symbol, timeframe)
     if suffix in (".csv", ".txt"):
         try:
-            text = p.read_text(encoding="utf-8")
+            text = p.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
             raise DataError(f"{p}: is not UTF-8 text") from None
         check()

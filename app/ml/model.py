@@ -8,8 +8,7 @@ by a calibrator fitted on earlier folds' out-of-sample predictions.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -36,6 +35,35 @@ class TrainingData:
     signal_time: np.ndarray  # ms
     horizon_ms: int  # H candles: a label is known only this long after its signal
     description: dict[str, Any]
+
+
+def thread_cap() -> int | None:
+    """Threads for OpenMP and BLAS while training: the cores this process may use that other processes leave
+    free (1-minute load average), at least 1. OpenMP threads spin at every barrier waiting for a thread the OS has
+    descheduled, so one thread too many on a busy machine made training ~40x slower (issue 20)."""
+    import os
+
+    env = os.environ.get("SCALPDESK_TRAIN_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def _limited() -> Any:
+    # scikit-learn's OpenMP runtime must be loaded before the limit: threadpoolctl limits only loaded libraries
+    import sklearn.ensemble  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    cap = thread_cap()
+    return threadpool_limits(limits=cap) if cap is not None else contextlib.nullcontext()
 
 
 def _hgb() -> Any:
@@ -124,6 +152,10 @@ class MLModelTrainer:
 
     # ---------------------------------------------------------------- training
     def train(self, data: TrainingData, progress: Any = None, cancel: Any = None) -> dict[str, Any]:
+        with _limited():
+            return self._train(data, progress, cancel)
+
+    def _train(self, data: TrainingData, progress: Any = None, cancel: Any = None) -> dict[str, Any]:
         report = progress or (lambda f, m: None)
         X, y, t = data.X, data.y.astype(np.int8), data.signal_time
         if len(y) < MIN_SAMPLES:
@@ -186,44 +218,23 @@ class MLModelTrainer:
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: Path, enabled: bool | None = None) -> Path:
-        """Write model then manifest (with the model file's SHA-256); the old files are replaced only at the end."""
-        import joblib
-
-        from app.settings import atomic_write_text
+        """Model, calibrator and manifest in one file, replaced in one rename (see app.ml.persist)."""
+        from app.ml import persist
 
         if self.model is None:
             raise ModelError("no trained model to save")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        joblib.dump({"model": self.model, "calibrator": self.calibrator}, tmp)
-        digest = sha256(tmp)
-        manifest = dict(self.manifest, sha256=digest, model_file=path.name)
+        manifest = dict(self.manifest)
         if enabled is not None:
             manifest["enabled"] = enabled
-        import os
-
-        os.replace(tmp, path)
-        atomic_write_text(manifest_path(path), json.dumps(manifest, indent=2) + "\n", keep_backup=False)
-        self.manifest = manifest
+        self.manifest = persist.write(path, {"model": self.model, "calibrator": self.calibrator}, manifest)
         return path
 
     @classmethod
     def load(cls, path: Path) -> MLModelTrainer:
-        """Verify the manifest and the file's hash and feature list before unpickling anything."""
-        mpath = manifest_path(path)
-        if not path.exists():
-            raise ModelError(f"no model at {path}")
-        if not mpath.exists():
-            raise ModelError(f"{path}: its manifest {mpath.name} is missing; the model is not trusted (retrain)")
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{mpath}: unreadable manifest ({exc}); retrain") from None
-        if not isinstance(manifest, dict) or "sha256" not in manifest or "feature_names" not in manifest:
-            raise ModelError(f"{mpath}: the manifest lacks the model's hash or feature list; retrain")
-        if sha256(path) != manifest["sha256"]:
-            raise ModelError(f"{path}: the file does not match its manifest's SHA-256 (changed or damaged); "
-                             f"refused, retrain")
+        """Verify the manifest (hash, feature list, versions) before building anything; building runs no code."""
+        from app.ml import persist
+
+        manifest, payload = persist.read(path)
         if list(manifest["feature_names"]) != list(FEATURE_NAMES):
             raise ModelError(f"{path}: trained for other features ({len(manifest['feature_names'])} vs "
                              f"{len(FEATURE_NAMES)} now); retrain")
@@ -231,15 +242,9 @@ class MLModelTrainer:
         have = _versions()["scikit-learn"]
         if want and want.split(".")[:2] != have.split(".")[:2]:
             raise ModelError(f"{path}: trained with scikit-learn {want}, this app has {have}; retrain")
-        import joblib
-
-        try:
-            bundle = joblib.load(path)
-            model, calibrator = bundle["model"], bundle["calibrator"]
-        except Exception as exc:  # a verified file that still fails: say so, do not crash
-            raise ModelError(f"{path}: could not be loaded ({type(exc).__name__}); retrain") from None
+        bundle = persist.estimators(path, payload)
         obj = cls(min_probability=float(manifest.get("min_probability", 0.6)))
-        obj.model, obj.calibrator, obj.manifest = model, calibrator, manifest
+        obj.model, obj.calibrator, obj.manifest = bundle["model"], bundle["calibrator"], manifest
         return obj
 
     # ---------------------------------------------------------------- prediction
@@ -270,18 +275,6 @@ def judge(metrics: dict[str, Any]) -> tuple[bool, str]:
         return False, (f"not useful: precision {prec:.3f} at the minimum probability does not beat the base win "
                        f"rate {base:.3f}")
     return True, f"useful: AUC {auc:.3f}, precision {prec:.3f} vs base {base:.3f} out of sample"
-
-
-def manifest_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + ".manifest.json")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:

@@ -171,6 +171,7 @@ class LiveSession:
         self.marks = 0  # open-signal rows marked against streamed prices
         self._marked: dict[str, int] = {}  # symbol -> time of the quote last applied
         self._connection: tuple[Any, ...] | None = None
+        self._backup_day: str | None = None
         try:
             self._build_source()
             self._build_research()
@@ -219,7 +220,7 @@ class LiveSession:
         self.notify_problems = []
         self._alert = None
         if self.alerts_enabled or self.reports_enabled:
-            self.telegram, self.email, self.notify_problems = from_settings(self.settings)
+            self.telegram, self.email, self.notify_problems = from_settings(self.settings, self.db_path)
             for problem in self.notify_problems:
                 log.warning("notifications: %s", problem)
         if self.alerts_enabled and self.telegram is not None:
@@ -229,6 +230,13 @@ class LiveSession:
             from app.services.reporting.scheduler import ReportSchedule
 
             self.schedule = ReportSchedule(self.db_path, self.settings, self.outbox, self.email)
+
+    def notification_status(self) -> dict[str, Any]:
+        """What the status bar shows about alerts: {queued, sent, dropped, failed} over every session of this
+        database (None when Telegram is off), and the reports/backups task queue's drops and last error."""
+        alerts = self.telegram.queue.counts() if self.telegram is not None else None
+        return {"telegram": alerts, "tasks_dropped": self.outbox.dropped, "tasks_failed": self.outbox.failed,
+                "last_error": self.outbox.last_error or (self.telegram.queue.last_error if self.telegram else "")}
 
     def subscribe(self, fn: Callable[[Event], None]) -> None:
         """Listen to the tracker's events (kept across rebuilds)."""
@@ -263,6 +271,7 @@ class LiveSession:
         if self.schedule is not None:
             self.schedule.tick()
         self.check_connection()
+        self._backup_tick()
         return result
 
     def _follow_universe(self) -> None:
@@ -326,6 +335,17 @@ class LiveSession:
                                              "problems": dict(getattr(state, "problems", {})),
                                              "source": self.source.label})
         return state
+
+    def _backup_tick(self) -> None:
+        """Once a day, a backup of the database on the outbox thread (off the scan path; app.storage.recovery)."""
+        day = time.strftime("%Y-%m-%d")
+        if day == self._backup_day or self.settings.backups.keep <= 0:
+            return
+        self._backup_day = day
+        from app.storage.recovery import daily_backup
+
+        path, keep = self.db_path, self.settings.backups.keep
+        self.outbox.submit("daily backup", lambda: daily_backup(path, keep))
 
     @property
     def finished(self) -> bool:

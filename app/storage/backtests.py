@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import CancelledError
+from app.storage import runlock
 from app.storage.db import Database
 
 SIGNAL_COLUMNS = ("run_id", "symbol", "timeframe", "signal_time", "side", "entry", "stop_loss", "take_profit",
@@ -19,11 +20,16 @@ SIGNAL_COLUMNS = ("run_id", "symbol", "timeframe", "signal_time", "side", "entry
 
 def create_run(db: Database, settings: dict[str, Any], data: list[dict[str, Any]], min_score: float,
                max_hold: int, feature_names: list[str]) -> int:
-    return db.write(
-        "INSERT INTO backtest_runs (started_at, settings, data, min_score, max_hold, feature_names) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (int(time.time() * 1000), json.dumps(settings), json.dumps(data), min_score, max_hold,
-         json.dumps(feature_names)))
+    """A new run, status 'running'; its lock is taken before the row is visible to anyone (app.storage.runlock)."""
+    with db.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO backtest_runs (started_at, settings, data, min_score, max_hold, feature_names) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (int(time.time() * 1000), json.dumps(settings), json.dumps(data), min_score, max_hold,
+             json.dumps(feature_names)))
+        run_id = int(cur.lastrowid or 0)
+        runlock.hold(db.path, run_id)
+    return run_id
 
 
 def insert_signals(db: Database, rows: list[tuple[Any, ...]], cancel: threading.Event | None = None) -> None:
@@ -40,9 +46,12 @@ def insert_signals(db: Database, rows: list[tuple[Any, ...]], cancel: threading.
 def finish_run(db: Database, run_id: int, counts: dict[str, Any], status: str = "done",
                summary: dict[str, Any] | None = None) -> None:
     """Mark a run done (or failed) with its counts and, when given, its whole result (what reports re-read)."""
-    db.write("UPDATE backtest_runs SET finished_at = ?, counts = ?, status = ?, summary = ? WHERE id = ?",
-             (int(time.time() * 1000), json.dumps(counts), status,
-              None if summary is None else json.dumps(summary, default=_json_default), run_id))
+    try:
+        db.write("UPDATE backtest_runs SET finished_at = ?, counts = ?, status = ?, summary = ? WHERE id = ?",
+                 (int(time.time() * 1000), json.dumps(counts), status,
+                  None if summary is None else json.dumps(summary, default=_json_default), run_id))
+    finally:
+        runlock.release(db.path, run_id)
 
 
 def _json_default(obj: Any) -> Any:
@@ -66,6 +75,12 @@ def resolve_run(db: Database, run_id: int | None) -> dict[str, Any]:
     run = get_run(db, rid)
     if run is None:
         raise ScalpDeskError(f"{db.path}: no backtest run {rid}")
+    status = run.get("status")
+    if status == "running":
+        raise ScalpDeskError(f"backtest run {rid} is still running; wait for it to finish (or use another run)")
+    if status != "done":
+        raise ScalpDeskError(f"backtest run {rid} was {status or 'not finished'} before it finished: its stored "
+                             f"signals are incomplete and are not used. Run the backtest again")
     return run
 
 

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.errors import StorageError
+from app.errors import DamagedDatabaseError, StorageError
 
 MIGRATIONS: list[str] = [
     # 1: the tables of DESIGN.md
@@ -135,10 +135,37 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ix_live_source ON live_signals(source, status);
     ALTER TABLE backtest_runs ADD COLUMN summary TEXT
     """,
+    # 4: queued notifications survive an exit or a crash (sent later, in order; dropped ones counted); when the
+    # database was made (scheduled reports never cover days before it)
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try_at INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX ix_outbox_due ON outbox(channel, next_try_at, id);
+    CREATE TABLE outbox_stats (
+        channel TEXT PRIMARY KEY, sent INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('created_at', CAST(strftime('%s', 'now') AS INTEGER) * 1000)
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 Connection = sqlite3.Connection  # for type hints outside storage (only storage imports sqlite3)
+DatabaseError = sqlite3.DatabaseError  # for the repositories of this package
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows its file, so a repository can name it in an error."""
+
+    path: Path = Path("?")
 
 
 class Database:
@@ -148,17 +175,23 @@ class Database:
             if not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
-            self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            self.conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, factory=_Connection)
+            self.conn.path = self.path
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
+                from app.storage.runlock import mark_interrupted
+
+                mark_interrupted(self)
             else:
                 self._check_version()
         except sqlite3.DatabaseError as exc:
-            raise StorageError(_explain(self.path, exc)) from None
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise error(self.path, exc) from None
         except OSError as exc:
             raise StorageError(f"{self.path}: cannot open the database ({exc.strerror or exc})") from None
 
@@ -169,10 +202,14 @@ class Database:
                                f"{SCHEMA_VERSION}); update the app")
 
     def _migrate(self) -> None:
+        """Each step in its own transaction, the version read inside it: two processes (or threads) opening a new
+        file at once never apply a step twice."""
         self._check_version()
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        for number in range(version, SCHEMA_VERSION):
+        while self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             with self.transaction():
+                number = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                if number >= SCHEMA_VERSION:
+                    break
                 for statement in _split_sql(MIGRATIONS[number]):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number + 1}")
@@ -183,13 +220,13 @@ class Database:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StorageError(_explain(self.path, exc)) from None
+            raise error(self.path, exc) from None
         try:
             yield self.conn
         except sqlite3.DatabaseError as exc:  # disk full, read-only, locked...: one clear message, nothing kept
             with contextlib.suppress(sqlite3.DatabaseError):
                 self.conn.execute("ROLLBACK")
-            raise StorageError(_explain(self.path, exc)) from None
+            raise error(self.path, exc) from None
         except BaseException:
             with contextlib.suppress(sqlite3.DatabaseError):
                 self.conn.execute("ROLLBACK")
@@ -200,7 +237,7 @@ class Database:
             except sqlite3.DatabaseError as exc:
                 with contextlib.suppress(sqlite3.DatabaseError):
                     self.conn.execute("ROLLBACK")
-                raise StorageError(_explain(self.path, exc)) from None
+                raise error(self.path, exc) from None
 
     def write(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> int:
         try:
@@ -208,16 +245,19 @@ class Database:
                 cur = conn.execute(sql, params)
                 return int(cur.lastrowid or 0)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(_explain(self.path, exc)) from None
+            raise error(self.path, exc) from None
 
     def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
         try:
             return list(self.conn.execute(sql, params))
         except sqlite3.DatabaseError as exc:
-            raise StorageError(_explain(self.path, exc)) from None
+            raise error(self.path, exc) from None
 
     def integrity_ok(self) -> bool:
-        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+        try:
+            return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+        except sqlite3.DatabaseError:
+            return False
 
     def close(self) -> None:
         self.conn.close()
@@ -231,6 +271,18 @@ class Database:
 
 def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def error(path: Path, exc: Exception) -> StorageError:
+    """The StorageError of an SQLite failure: a damaged file gets its own type (the app offers to move it aside)."""
+    text = str(exc)
+    code = getattr(exc, "sqlite_errorname", "")
+    if "not a database" in text or "malformed" in text or code in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return DamagedDatabaseError(path, f"{path}: the database is damaged or not a ScalpDesk database ({text}). "
+                                          f"Nothing was changed. "
+                                          f"`python -m app db recover` moves it aside and starts fresh "
+                                          f"(from the latest good backup when there is one)")
+    return StorageError(_explain(path, exc))
 
 
 def _explain(path: Path, exc: Exception) -> str:

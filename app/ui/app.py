@@ -88,6 +88,35 @@ def _SmokeWatcher(window: Any, app: Any) -> Any:
     return _smoke_watcher_class()(window, app)
 
 
+def _offer_recovery(db_path: Any, ask: bool) -> bool:
+    """Before the window opens: a database that does not open is offered to be moved aside (app.storage.recovery).
+    False when the user declines (the app then quits; the file stays untouched)."""
+    from app.errors import ScalpDeskError
+    from app.storage import recovery
+
+    damage = recovery.check(db_path)
+    if damage is None:
+        return True
+    log.error("%s", damage)
+    if not ask:
+        return False
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(
+        None, "Database damaged",
+        f"{damage}\n\nMove it aside (nothing is deleted) and start fresh, from the latest good backup when there "
+        f"is one?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    try:
+        done = recovery.recover(db_path)
+    except ScalpDeskError as exc:
+        QMessageBox.critical(None, "Database damaged", str(exc))
+        return False
+    QMessageBox.information(None, "Database moved aside", done.text())
+    return True
+
+
 def run_gui(argv: list[str]) -> int:
     smoke = "--smoke-test" in argv
     if smoke:
@@ -127,6 +156,8 @@ def run_gui(argv: list[str]) -> int:
             QMessageBox.warning(None, "Settings not loaded", msg)
         log.error(msg)
     theme.apply(app, cfg.appearance.theme)
+    if not _offer_recovery(paths.default_db_path(), ask=not smoke):
+        return 2
     from app.ui.main_window import MainWindow
 
     model = paths.default_model_path() if not cfg.ml.model_path else __import__("pathlib").Path(cfg.ml.model_path)

@@ -136,3 +136,67 @@ def test_real_freqtrade_feather():
     assert len(c) > 70_000 and rep.gaps == [] and rep.duplicates_dropped == 0
     assert np.all(np.diff(c.time) == 300_000)
     assert c.time[0] == 1_704_067_200_000
+
+
+def _frame(rows, tz=None):
+    return pd.DataFrame({"date": pd.to_datetime([r[0] for r in rows], unit="ms", utc=tz is not None),
+                         "open": [r[1] for r in rows], "high": [r[2] for r in rows], "low": [r[3] for r in rows],
+                         "close": [r[4] for r in rows], "volume": [r[5] for r in rows]})
+
+
+def test_a_feather_with_timezone_naive_dates_is_read_as_utc_and_says_so(tmp_path, caplog):
+    naive = tmp_path / "BTC_USDT-1m.feather"
+    _frame(ROWS).to_feather(naive)  # plain pandas: datetime64 without a time zone
+    aware = tmp_path / "ETH_USDT-1m.feather"
+    _frame(ROWS, tz="UTC").to_feather(aware)
+    c, rep = load_file(naive)
+    assert c.time.tolist() == [r[0] for r in ROWS]
+    assert rep.naive_times_as_utc and "read as UTC" in " ".join(rep.notes)
+    assert "read as UTC" in caplog.text
+    c2, rep2 = load_file(aware)
+    assert c2.time.tolist() == c.time.tolist() and not rep2.naive_times_as_utc and rep2.notes == []
+
+
+def test_unsorted_and_duplicate_rows_are_fixed_and_counted(tmp_path, caplog):
+    rows = [ROWS[3], ROWS[0], ROWS[1], ROWS[1], ROWS[4], ROWS[2], ROWS[2], ROWS[2]]
+    p = tmp_path / "SOL_USDT-1m.csv"
+    p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(",".join(map(str, r)) for r in rows))
+    c, rep = load_file(p)
+    assert c.time.tolist() == [r[0] for r in ROWS]
+    assert rep.duplicates_dropped == 3 and rep.rows_out_of_order == 6 and rep.reordered
+    assert rep.to_dict()["notes"] == ["6 rows out of time order were sorted",
+                                      "3 rows with a duplicate timestamp were dropped (the first kept)"]
+    assert "6 rows out of time order were sorted" in caplog.text and str(p) in caplog.text
+
+
+def test_a_zip_with_a_damaged_deflate_stream_is_a_clear_data_error(tmp_path):
+    p = tmp_path / "BTCUSDT-1m-2024-08.zip"
+    body = "\n".join(",".join(map(str, r + [0] * 6)) for r in ROWS * 200).encode()
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("BTCUSDT-1m-2024-08.csv", body)
+    raw = bytearray(p.read_bytes())
+    start = raw.index(b"BTCUSDT-1m-2024-08.csv") + len("BTCUSDT-1m-2024-08.csv")  # the local header's name
+    for i in range(start + 20, start + 60):  # garble the deflate stream, keep the headers
+        raw[i] ^= 0x5A
+    p.write_bytes(bytes(raw))
+    before = _digest(p)
+    with pytest.raises(DataError, match=r"BTCUSDT-1m-2024-08.zip: a damaged or truncated zip archive"):
+        load_file(p)
+    assert _digest(p) == before
+
+
+def test_a_utf8_byte_order_mark_is_accepted_in_csv_and_json(tmp_path):
+    csv = tmp_path / "SOL_USDT-1m.csv"
+    csv.write_bytes(b"\xef\xbb\xbf" + ("timestamp,open,high,low,close,volume\n" + "\n".join(
+        ",".join(map(str, r)) for r in ROWS)).encode())
+    assert len(load_file(csv)[0]) == 5
+    js = tmp_path / "SOL_USDT-1m.json"
+    js.write_bytes(b"\xef\xbb\xbf" + json.dumps(ROWS).encode())
+    assert len(load_file(js)[0]) == 5
+
+
+def test_a_json_nested_1000_deep_is_a_clear_data_error(tmp_path):
+    js = tmp_path / "SOL_USDT-1m.json"
+    js.write_text("[" * 1000 + "]" * 1000)
+    with pytest.raises(DataError, match="nested more than"):
+        load_file(js)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import html
 import json
 import logging
-import queue
 import smtplib
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,18 +22,25 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ScalpDeskError
-from app.security import redact, register_secret
+from app.security import redact, register_auth, register_secret
 
 log = logging.getLogger(__name__)
 
 
 class NotifyError(ScalpDeskError):
-    pass
+    """`retryable`: whether trying later may help (network, 429, 5xx) or not (a refused token or chat)."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class TelegramNotifier:
     def __init__(self, token: str, chat_id: str, base_url: str = "https://api.telegram.org", timeout_s: float = 5.0,
-                 retries: int = 4, sleep: Callable[[float], None] = time.sleep) -> None:
+                 retries: int = 4, sleep: Callable[[float], None] = time.sleep, db_path: Path | None = None,
+                 maxsize: int = 1000) -> None:
+        from app.services.reporting.outbox import AlertQueue
+
         register_secret(token)
         self._token = token
         self.chat_id = chat_id
@@ -43,10 +48,20 @@ class TelegramNotifier:
         self.timeout_s = timeout_s
         self.retries = retries
         self._sleep = sleep
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=1000)
-        self._thread: threading.Thread | None = None
-        self.sent = 0
-        self.failed = 0
+        # alerts wait in the database (db_path) until sent: an exit or a crash does not lose them
+        self.queue = AlertQueue(self.send, "telegram", db_path, maxsize=maxsize)
+
+    @property
+    def sent(self) -> int:
+        return self.queue.sent
+
+    @property
+    def failed(self) -> int:
+        return self.queue.failed
+
+    @property
+    def dropped(self) -> int:
+        return self.queue.dropped
 
     def send(self, text: str) -> dict[str, Any]:
         """Send now (blocking, with retries); raises NotifyError with a message free of the token."""
@@ -62,8 +77,7 @@ class TelegramNotifier:
                     answer: dict[str, Any] = _json(resp.read())
                     if answer.get("ok"):
                         return answer
-                    last = str(answer.get("description", "not ok"))
-                    break
+                    raise NotifyError(redact(f"Telegram: {answer.get('description', 'not ok')}"), retryable=False)
             except urllib.error.HTTPError as exc:
                 payload = _json(exc.read())
                 if exc.code == 429:
@@ -78,8 +92,8 @@ class TelegramNotifier:
                         self._sleep(delay)
                         delay = min(delay * 2, 30.0)
                     continue
-                last = f"HTTP {exc.code}: {payload.get('description', '')}"
-                break  # 400/401/403: retrying will not help
+                raise NotifyError(redact(f"Telegram: HTTP {exc.code}: {payload.get('description', '')}"),
+                                  retryable=False) from None  # 400/401/403: retrying will not help
             except (urllib.error.URLError, TimeoutError, OSError) as exc:
                 last = f"network: {getattr(exc, 'reason', exc)}"
                 if attempt < self.retries:
@@ -89,31 +103,10 @@ class TelegramNotifier:
 
     # queued, non-blocking use from the scanner
     def post(self, text: str) -> None:
-        try:
-            self._queue.put_nowait(text)
-        except queue.Full:
-            log.warning("Telegram queue full: a message was dropped")
-            return
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="telegram", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            text = self._queue.get()
-            if text is None:
-                return
-            try:
-                self.send(text)
-                self.sent += 1
-            except NotifyError as exc:
-                self.failed += 1
-                log.warning("%s", exc)
+        self.queue.post(text)
 
     def close(self, timeout: float = 5.0) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout)
+        self.queue.close(timeout)
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -159,7 +152,7 @@ def alert_listener(telegram: TelegramNotifier, settings: Any,
 class EmailNotifier:
     def __init__(self, host: str, port: int, security: str, user: str, password: str | None, sender: str,
                  to: str, timeout_s: float = 20.0) -> None:
-        register_secret(password)
+        register_auth(user, password)
         self.host, self.port, self.security = host, port, security
         self.user, self._password, self.sender, self.to = user, password, sender, to
         self.timeout_s = timeout_s
@@ -187,8 +180,10 @@ class EmailNotifier:
             raise NotifyError(redact(f"e-mail via {self.host}:{self.port}: {exc}")) from None
 
 
-def from_settings(settings: Any) -> tuple[TelegramNotifier | None, EmailNotifier | None, list[str]]:
-    """The configured channels, and why any enabled one is not usable."""
+def from_settings(settings: Any, db_path: Path | None = None
+                  ) -> tuple[TelegramNotifier | None, EmailNotifier | None, list[str]]:
+    """The configured channels, and why any enabled one is not usable. With `db_path`, Telegram alerts queue in
+    that database (they survive an exit and are sent at the next start)."""
     from app.security import get_secret
 
     n = settings.notifications
@@ -202,12 +197,16 @@ def from_settings(settings: Any) -> tuple[TelegramNotifier | None, EmailNotifier
         else:
             import os
 
-            tg = TelegramNotifier(token, n.telegram_chat_id,
+            tg = TelegramNotifier(token, n.telegram_chat_id, db_path=db_path,
                                   base_url=os.environ.get("SCALPDESK_TELEGRAM_API", "https://api.telegram.org"))
     if n.email_enabled:
         if not n.smtp_host or not n.email_to:
             problems.append("e-mail: set the SMTP host and the recipient in Settings > Notifications")
         else:
-            em = EmailNotifier(n.smtp_host, n.smtp_port, n.smtp_security, n.smtp_user, get_secret("smtp_password"),
+            password = get_secret("smtp_password")
+            if n.smtp_user and not password:
+                problems.append("e-mail: no SMTP password for the user; store it in the keyring (Settings > "
+                                "Notifications) or set SCALPDESK_SMTP_PASSWORD")
+            em = EmailNotifier(n.smtp_host, n.smtp_port, n.smtp_security, n.smtp_user, password,
                                n.email_from or n.smtp_user or "scalpdesk@localhost", n.email_to)
     return tg, em, problems

@@ -1,7 +1,8 @@
-"""Work that leaves the app (reports, e-mail) runs here, in its own thread, never on the scan path.
+"""Work that leaves the app runs here, in its own threads, never on the scan path.
 
-A bounded queue: when it is full a task is dropped and counted (the count is shown), never blocking the
-caller. A slow SMTP server or a long PDF delays only the tasks behind it.
+- `Outbox`: tasks (reports, e-mail, backups) on one thread. A bounded queue: when it is full a task is dropped and
+  counted, never blocking the caller. A slow SMTP server or a long PDF delays only the tasks behind it.
+- `AlertQueue`: messages of one channel (Telegram alerts), persistent in the database, retried with backoff.
 """
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.errors import ScalpDeskError
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +82,146 @@ class Outbox:
             except queue.Full:
                 return
             thread.join(timeout)
+
+
+class AlertQueue:
+    """Messages of one channel (e.g. Telegram alerts) on their way out: `post` never blocks the caller; a sender
+    thread stores each message in the database's outbox table (so it survives an exit or a crash and is sent at
+    the next start), sends the oldest due one, and retries failures with backoff. Bounded: past `maxsize` waiting
+    messages the oldest are dropped, and every drop is counted (`dropped`, also kept in the database)."""
+
+    def __init__(self, send: Callable[[str], object], channel: str, db_path: Path | None = None,
+                 maxsize: int = 1000, max_attempts: int = 12, clock: Callable[[], float] = time.time,
+                 late_after_s: float = 120.0) -> None:
+        self._send, self.channel, self.db_path = send, channel, db_path
+        self.maxsize, self.max_attempts, self._clock, self.late_after_s = maxsize, max_attempts, clock, late_after_s
+        self._handoff: deque[str] = deque()  # posted, not yet stored (bounded like the table: oldest dropped)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._deadline = 0.0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._unsaved_drops = 0
+        self.sent = self.failed = self.dropped = 0
+        self.last_error = ""
+        if db_path is not None and db_path.exists():
+            self._start()  # messages left by an earlier session go out now
+
+    def post(self, text: str) -> None:
+        with self._lock:
+            self._handoff.append(text)
+            full = len(self._handoff) > self.maxsize
+            if full:
+                self._handoff.popleft()
+                self.dropped += 1
+                self._unsaved_drops += 1
+        if full:
+            log.warning("%s: queue full, the oldest message was dropped (%d so far)", self.channel, self.dropped)
+        self._start()
+        self._wake.set()
+
+    def counts(self) -> dict[str, int]:
+        """{queued, sent, dropped, failed}: over every session for a database-backed queue, else this one's."""
+        if self.db_path is not None and self.db_path.exists():
+            from app.storage import outbox as repo
+            from app.storage.db import Database
+
+            try:
+                with Database(self.db_path) as db:
+                    out = repo.counts(db, self.channel)
+                out["queued"] += len(self._handoff)
+                return out
+            except ScalpDeskError:
+                pass
+        return {"queued": len(self._handoff), "sent": self.sent, "dropped": self.dropped, "failed": self.failed}
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping.clear()
+                self._thread = threading.Thread(target=self._run, name=f"{self.channel}-queue", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        from app.storage import outbox as repo
+        from app.storage.db import Database
+
+        try:
+            db = Database(self.db_path if self.db_path is not None else ":memory:")
+        except ScalpDeskError as exc:
+            self.last_error = str(exc)
+            log.error("%s: the queue cannot open its database: %s", self.channel, exc)
+            return
+        try:
+            while True:
+                self._store(db, repo)
+                now_ms = int(self._clock() * 1000)
+                item = repo.next_due(db, self.channel, now_ms)
+                if item is None:
+                    if self._stopping.is_set():
+                        return
+                    nxt = repo.next_try(db, self.channel)
+                    wait = 1.0 if nxt is None else min(1.0, max(0.01, (nxt - now_ms) / 1000))
+                    self._wake.wait(wait)
+                    self._wake.clear()
+                    continue
+                if self._stopping.is_set() and time.monotonic() > self._deadline:
+                    return  # what is left stays queued in the database for the next start
+                self._deliver(db, repo, item)
+        except ScalpDeskError as exc:  # the database became unusable: say so, the messages stay where they are
+            self.last_error = str(exc)
+            log.error("%s: queue stopped: %s", self.channel, exc)
+        finally:
+            db.close()
+
+    def _store(self, db: Any, repo: Any) -> None:
+        with self._lock:
+            batch = list(self._handoff)
+            self._handoff.clear()
+            drops, self._unsaved_drops = self._unsaved_drops, 0
+        if batch:
+            dropped = repo.enqueue(db, self.channel, batch, self.maxsize, int(self._clock() * 1000))
+            if dropped:
+                self.dropped += dropped
+                log.warning("%s: queue full, %d old messages dropped", self.channel, dropped)
+        if drops:
+            with db.transaction() as conn:
+                repo._bump(conn, self.channel, "dropped", drops)
+
+    def _deliver(self, db: Any, repo: Any, item: Any) -> None:
+        from app.services.reporting.notifier import NotifyError
+
+        text = item.payload
+        age = self._clock() - item.created_at / 1000
+        if age > self.late_after_s:
+            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item.created_at / 1000))
+            text += f"\n<i>(queued {when} UTC, sent late)</i>"
+        try:
+            self._send(text)
+        except NotifyError as exc:
+            self.last_error = str(exc)
+            if exc.retryable and item.attempts + 1 < self.max_attempts:
+                backoff = min(3600.0, 30.0 * 2 ** item.attempts)
+                repo.retry_later(db, item.id, int((self._clock() + backoff) * 1000), str(exc))
+                log.warning("%s: %s (try %d, again in %.0f s)", self.channel, exc, item.attempts + 1, backoff)
+            else:
+                repo.give_up(db, self.channel, item.id, str(exc))
+                self.failed += 1
+                log.warning("%s: message given up: %s", self.channel, exc)
+            return
+        repo.sent(db, self.channel, item.id)
+        self.sent += 1
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is due for up to `timeout` seconds, then stop; the rest stays queued in the database."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            if not self._handoff:
+                return
+            self._start()
+            thread = self._thread
+        self._deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout + 1.0)

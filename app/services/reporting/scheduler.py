@@ -17,12 +17,15 @@ log = logging.getLogger(__name__)
 
 
 def due(now: dt.datetime, daily_time: str, weekly_day: int, done: set[tuple[str, str]],
-        lookback_days: int = 7) -> list[tuple[str, dt.date]]:
-    """(period, last day covered) of reports whose time has passed and that were not made yet."""
+        lookback_days: int = 7, since: dt.date | None = None) -> list[tuple[str, dt.date]]:
+    """(period, last day covered) of reports whose time has passed and that were not made yet; none for a day
+    before `since` (the day the database began: nothing was recorded before it)."""
     hh, mm = (int(x) for x in daily_time.split(":"))
     latest: dict[str, dt.date] = {}
     for back in range(lookback_days, -1, -1):
         day = (now - dt.timedelta(days=back)).date()
+        if since is not None and day < since:
+            continue
         if dt.datetime.combine(day, dt.time(hh, mm), tzinfo=now.tzinfo) <= now:
             latest["daily"] = day
             if day.weekday() == weekly_day:
@@ -36,12 +39,15 @@ def run_due(db_path: Path, folder: Path, settings: Any, now: dt.datetime | None 
     """Make every due report; each is marked done only after `send` (e-mail) succeeded, so a report that
     could not be sent is tried again at the next check."""
     from app.services.reporting.pdf import render_report
+    from app.storage.live import started_ms
 
     now = now or dt.datetime.now(dt.UTC)
     with Database(db_path) as db:
         done = {(r[0], r[1]) for r in db.query("SELECT period, period_end FROM report_runs")}
+        began = started_ms(db.conn)
+    since = None if began is None else dt.datetime.fromtimestamp(began / 1000, now.tzinfo or dt.UTC).date()
     made = []
-    for kind, day in due(now, settings.reports.daily_time, settings.reports.weekly_day, done):
+    for kind, day in due(now, settings.reports.daily_time, settings.reports.weekly_day, done, since=since):
         out = folder / f"scalpdesk-{kind}-{day.isoformat()}.pdf"
         render_report(db_path, out, kind, end=day.isoformat(), now=now)
         if send is not None:
