@@ -15,10 +15,9 @@ from app.market import history
 from app.market.exchange import ExchangeClient
 from app.market.files import load_file
 from app.market.simulated import generate
-from tests.conftest import RECORDINGS, needs_recordings
+from tests.conftest import RECORDINGS
 from tests.fake_binance import FakeBinance
 
-pytestmark = needs_recordings
 TF = 60_000
 START = 1_700_000_000_000 - (1_700_000_000_000 % TF)
 

@@ -16,7 +16,7 @@ from app.market import history
 from app.market.simulated import generate
 from app.session import data, explorer, jobs
 from app.storage.db import Database
-from tests.conftest import REAL, RECORDINGS, needs_recordings
+from tests.conftest import REAL, RECORDINGS
 from tests.fake_binance import FakeBinance
 from tests.services.test_reporting import _fill
 
@@ -32,7 +32,6 @@ def fake():
         yield srv
 
 
-@needs_recordings
 def test_download_goes_on_past_an_unlisted_pair_and_lists_the_files(fake, settings, tmp_path):
     req = data.DownloadRequest(("BTC/USDT", "NOTACOIN/USDT"), ("1m", "5m"), START + 1000 * TF, tmp_path, "binance",
                                fake.url)
@@ -61,7 +60,6 @@ def test_download_refuses_bad_input_and_stops_when_the_exchange_is_unreachable(s
     assert list(tmp_path.iterdir()) == []
 
 
-@needs_recordings
 def test_symbols_are_checked_against_the_exchange_else_the_files_else_said(fake, settings, tmp_path):
     check = data.check_symbols(settings, ["BTC/USDT", "NOTACOIN/USDT", "btc-usdt"], exchange_url=fake.url,
                                folder=tmp_path)

@@ -12,10 +12,9 @@ from app.settings import load
 from app.ui.dialogs import DataManagerDialog
 from app.ui.workers import JobManager
 from tests.cancel_probe import stage_reached
-from tests.conftest import RECORDINGS, needs_recordings
+from tests.conftest import RECORDINGS
 from tests.fake_binance import FakeBinance
 
-pytestmark = needs_recordings
 TF = 60_000
 NOW = 1_730_000_000_000 - 1_730_000_000_000 % TF  # 2024-10-27
 

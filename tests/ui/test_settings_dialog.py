@@ -15,7 +15,7 @@ from app.settings import field_specs, load
 from app.ui.dialogs import SettingsDialog
 from app.ui.dialogs.settings_fields import humanise
 from app.ui.workers import JobManager
-from tests.conftest import RECORDINGS, needs_recordings
+from tests.conftest import RECORDINGS
 from tests.fake_binance import FakeBinance
 
 OFFLINE = "http://127.0.0.1:9"
@@ -107,7 +107,6 @@ def test_problems_name_the_field_not_the_config_key(qtbot):
         "Symbols (item 3) must be text, got 5"
 
 
-@needs_recordings
 def test_an_unknown_symbol_is_refused_with_its_name(qtbot, fake):
     dlg = _dialog(qtbot, fake.url)
     save = dlg.buttons.button(dlg.buttons.StandardButton.Save)
@@ -125,7 +124,6 @@ def test_an_unknown_symbol_is_refused_with_its_name(qtbot, fake):
     assert sig.args[0].scanner.symbols == ["ETH/USDT"] and _saved()["scanner"]["symbols"] == ["ETH/USDT"]
 
 
-@needs_recordings
 def test_save_waits_for_the_symbol_check(qtbot, fake):
     dlg = _dialog(qtbot, fake.url)
     symbols, _ = dlg.editors["scanner.symbols"]
@@ -163,3 +161,25 @@ def test_choices_days_times_and_patterns_are_saved_as_the_config_expects(qtbot):
     assert saved["reports"]["daily_time"] == "22:55"
     assert off not in saved["pattern_scores"]["enabled"] and len(saved["pattern_scores"]["enabled"]) == 11
     assert load().scanner.universe == "top_volume"
+
+
+def test_without_a_keyring_the_settings_are_saved_and_the_window_gets_them(qtbot, monkeypatch):
+    """A secret that cannot be stored does not keep the window on stale settings (issue 20): the saved settings
+    are emitted, the problem is shown and names the environment variable that works instead."""
+    import app.security as security
+    from app.errors import ScalpDeskError
+
+    def no_keyring(name, value):
+        raise ScalpDeskError(f"the {name} could not be stored: no usable OS keyring on this machine. Set the "
+                             f"environment variable {security.env_name(name)} instead")
+
+    monkeypatch.setattr(security, "set_secret", no_keyring)
+    dlg = _dialog(qtbot)
+    edit, _ = dlg.editors["confluence.min_score"]
+    edit.setText("71")
+    dlg.secret_edits["telegram_token"].setText("123:abc")
+    with qtbot.waitSignal(dlg.saved, timeout=10_000) as sig:
+        dlg.buttons.button(dlg.buttons.StandardButton.Save).click()
+    assert sig.args[0].confluence.min_score == 71 and _saved()["confluence"]["min_score"] == 71
+    qtbot.waitUntil(lambda: "SCALPDESK_TELEGRAM_TOKEN" in dlg.error.text(), timeout=5_000)
+    assert dlg.isVisible()  # stays open to show the problem

@@ -348,10 +348,6 @@ class SettingsDialog(QDialog):
 
     # ------------------------------------------------------------------ save
     def save(self) -> None:
-        from app.errors import ConfigError
-        from app.security import set_secret
-        from app.settings import update_user_config
-
         if not self.validate():
             return
         pending = self.symbols() != (tuple(self.settings.scanner.symbols), self.settings.scanner.exchange)
@@ -361,19 +357,30 @@ class SettingsDialog(QDialog):
             self.check_symbols()
             self.note.setText("Checking the symbols before saving…")
             return
-        try:
-            new = update_user_config(self.changes(), self.config_path)
-            for name, edit in self.secret_edits.items():
-                if edit.text():
-                    set_secret(name, edit.text())
-        except ConfigError as exc:
-            self.error.setText(sf.humanise(str(exc), self.labels))
+        changes, path = self.changes(), self.config_path
+        secrets = {name: edit.text() for name, edit in self.secret_edits.items() if edit.text()}
+
+        def run(progress: Any, cancel: Any) -> Any:
+            from app.settings import save
+
+            return save(changes, secrets, path)  # the file and the keyring: never on the GUI thread
+
+        if submit(self.jobs, f"save-{id(self)}", run, self._saved, self._save_failed) is not None:
+            self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
+
+    def _saved(self, result: Any) -> None:
+        """The settings in force go to the window (and the running session) even when a secret could not be
+        stored: the window never keeps stale settings."""
+        self.saved.emit(result.settings)
+        if result.problems:
+            self.error.setText("Saved the settings, but: " + "; ".join(result.problems))
+            self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
             return
-        except Exception as exc:  # keyring backend missing
-            self.error.setText(f"Saved the settings, but the secret could not be stored in the OS keyring: {exc}")
-            return
-        self.saved.emit(new)
         self.accept()
+
+    def _save_failed(self, message: str) -> None:
+        self.error.setText(sf.humanise(message, self.labels))
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
 
 
 def _grey_unticked(item: QListWidgetItem) -> None:
