@@ -80,7 +80,8 @@ def strategy_text(r: dict[str, Any]) -> str:
 def text(r: dict[str, Any]) -> str:
     if "trials" in r and "grid" in r:
         return strategy_text(r)
-    lines = []
+    lines = [f"SIMULATED market: backtest run {r['run_id']} is simulated, not real trading."] \
+        if r.get("source") == "SIMULATED" else []
     if r["what"] == "thresholds":
         rows = [[row["threshold"], row["in_sample"]["signals"], _f(row["in_sample"]["expectancy_pct"], "+.3f"),
                  _f(row["in_sample"]["win_rate"]), _f(row["in_sample"]["profit_factor"], ".2f"),

@@ -25,7 +25,8 @@ def _f(x: Any, fmt: str = ".3f") -> str:
 def text(r: dict[str, Any]) -> str:
     m = r["metrics"]
     lines = [
-        f"Trained on {r['samples']} backtest signals (run {r['data']['run_id']}), {r['folds']} walk-forward folds; "
+        f"Trained on {r['samples']} backtest signals (run {r['data']['run_id']}"
+        f"{', SIMULATED market' if r['data'].get('source') == 'SIMULATED' else ''}), {r['folds']} walk-forward folds; "
         f"all figures out of sample ({m['oos_samples']} signals):",
         f"  base win rate {_f(m['base_win_rate'])}   AUC {_f(m['auc'])} (logistic baseline "
         f"{_f(m['baseline_logistic_auc'])})",

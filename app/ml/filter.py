@@ -45,7 +45,9 @@ class ModelFilter:
         self.path = path
         made = dt.datetime.fromtimestamp(trainer.manifest.get("created_at", 0) / 1000, dt.UTC)
         auc = trainer.manifest.get("metrics", {}).get("auc")
-        self.status = (f"on: model of {made:%Y-%m-%d %H:%M} UTC (out-of-sample AUC "
+        sim = " trained on the SIMULATED market" if trainer.manifest.get("data", {}).get("source") == "SIMULATED" \
+            else ""
+        self.status = (f"on: model of {made:%Y-%m-%d %H:%M} UTC{sim} (out-of-sample AUC "
                        f"{'n/a' if auc is None else f'{auc:.3f}'}), minimum probability {min_probability:.2f}")
 
     @classmethod

@@ -207,7 +207,7 @@ class LiveSession:
 
         self.ml = load_filter(self.model_path, self.settings)
         self.pipeline.ml = self.ml
-        self.accuracy = AccuracyTable.from_db(self.db, self.settings)
+        self.accuracy = AccuracyTable.from_db(self.db, self.settings, self.source.label)
         self.pipeline.drift = DriftMonitor(self.accuracy.buckets, self.accuracy.overall) \
             if self.accuracy.run_id is not None else None
 

@@ -112,6 +112,12 @@ def load_outcomes(db: Database, run_id: int, timeframe: str | None = None) -> di
     }
 
 
+def run_source(run: dict[str, Any]) -> str:
+    """Where a run's candles came from: SIMULATED or FILES (runs made before this was recorded: their settings')."""
+    counts = run.get("counts") or {}
+    return str(counts.get("source") or (run.get("settings") or {}).get("data_source") or "FILES")
+
+
 def get_run(db: Database, run_id: int) -> dict[str, Any] | None:
     rows = db.query("SELECT * FROM backtest_runs WHERE id = ?", (run_id,))
     if not rows:

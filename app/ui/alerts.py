@@ -43,9 +43,10 @@ def decide(row: Any, alerts: Any, desktop: bool) -> tuple[bool, str]:
     return bool(ways), " and ".join(ways) if ways else "sound and pop-ups are off"
 
 
-def tray_message(opened: Sequence[Any], closed: Sequence[Any]) -> tuple[str, str] | None:
+def tray_message(opened: Sequence[Any], closed: Sequence[Any], source: str = "") -> tuple[str, str] | None:
     """One desktop pop-up per refresh however many signals opened or closed: a burst must not flood the
-    desktop. Outcomes carry their P&L after fees, as the completions table shows them."""
+    desktop. Outcomes carry their result after fees, as the completions table shows them (a burst: the mean per
+    trade, never a sum of overlapping returns); the simulated market's pop-ups say SIMULATED."""
     lines = []
     if len(opened) == 1:
         r = opened[0]
@@ -57,11 +58,14 @@ def tray_message(opened: Sequence[Any], closed: Sequence[Any]) -> tuple[str, str
         lines.append(f"{r.status}: {r.side} {r.symbol} {r.timeframe} · {r.pnl_pct:+.2f}% after fees")
     elif closed:
         count = {k: sum(r.status == k for r in closed) for k in ("WIN", "LOSS", "EXPIRED")}
+        mean = sum(r.pnl_pct for r in closed) / len(closed)
         lines.append(f"{len(closed)} closed: {count['WIN']} won, {count['LOSS']} lost, {count['EXPIRED']} expired · "
-                     f"{sum(r.pnl_pct for r in closed):+.2f}% after fees")
+                     f"{mean:+.2f}% per trade after fees")
     if not lines:
         return None
     title = "New signal" if not closed else "Signal closed" if not opened else "Signals"
+    if "SIMULATED" in source:
+        title = f"SIMULATED · {title}"
     return title, "\n".join(lines)
 
 
@@ -95,8 +99,9 @@ class AlertCenter:
         self.model = AlertsModel()
         self.sounds = 0
 
-    def on_changes(self, opened: Sequence[Any], closed: Sequence[Any], settings: Any) -> list[AlertRecord]:
-        """New open rows and newly closed rows of one refresh."""
+    def on_changes(self, opened: Sequence[Any], closed: Sequence[Any], settings: Any,
+                   source: str = "") -> list[AlertRecord]:
+        """New open rows and newly closed rows of one refresh (`source`: the snapshot's, for the SIMULATED label)."""
         alerts = settings.alerts
         desktop = bool(settings.appearance.tray_notifications) and self.tray is not None
         now = int(self.clock() * 1000)
@@ -110,7 +115,7 @@ class AlertCenter:
             self.sounds += 1
         done = [r for r in closed if r.symbol not in alerts.muted] if settings.notifications.notify_outcome else []
         if self.tray is not None and desktop:
-            pop = tray_message(loud, done)
+            pop = tray_message(loud, done, source)
             if pop is not None:
                 self.tray.showMessage(*pop)
         if records:

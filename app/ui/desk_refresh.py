@@ -43,7 +43,7 @@ class RefreshMixin(DeskParts):
         self._seen_open = {r.id for r in snap.open_rows}
         self._seen_closed = {r.id for r in snap.closed_rows}
         if not first:  # not for what was already there at start
-            self.alert_center.on_changes(opened, closed, self.settings)
+            self.alert_center.on_changes(opened, closed, self.settings, snap.source)
         self.active.apply(snap.open_rows)
         self.completions.append_front(snap.closed_rows)
         self.watch.model.set_rows(snap.watchlist)

@@ -150,6 +150,7 @@ def test_track_on_a_live_source_sends_its_alerts_and_a_replay_does_not(bot, isol
     assert len(texts) == out["signals_opened"] + out["signals_closed"]  # one alert per event, none lost at exit
     assert all(m["chat_id"] == "42" and m["parse_mode"] == "HTML" for m in bot.received)
     assert sum("Tracking live…" in t for t in texts) == out["signals_opened"]
+    assert all(t.startswith("<b>SIMULATED</b> · ") for t in texts)  # the simulated market says so on a phone too
     assert not any(TOKEN in t for t in texts)
     replay = json.loads(run_cli(isolated_home, "track", "--source", "replay", "--data", str(ROOT / "data" /
                                 "SIM_USDT-5m.csv"), "--db", str(tmp_path / "replay.sqlite"), "--config", str(cfg),

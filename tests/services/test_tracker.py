@@ -271,3 +271,17 @@ def test_streamed_quotes_mark_longs_at_the_bid_and_shorts_at_the_ask(tmp_path):
         by_side = dict(zip(mem["side"].tolist(), mem["last_price"].tolist(), strict=True))
         assert by_side == {1: 103.0, -1: 105.0}
         assert sorted(mem["mae"].tolist()) == sorted(r["mae_pct"] for r in rows.values())  # memory = database
+
+
+def test_simulated_history_never_speaks_for_real_signals(tmp_path):
+    """A simulated backtest names its pairs after the real ones and is often the largest run: it must still never
+    be the history a real signal shows (nor a real run a simulated one's)."""
+    from app.services.live.accuracy import AccuracyTable
+
+    data = list(generate(["BTC/USDT", "ETH/USDT"], "5m", 6000, seed=8).values())
+    with Database(tmp_path / "a.sqlite") as db:
+        real = run_backtest(data[:1], {}, CFG, COSTS, db, n_jobs=1, source="FILES")
+        sim = run_backtest(data, {}, CFG, COSTS, db, n_jobs=1, source="SIMULATED")  # larger
+        assert AccuracyTable.from_db(db).run_id == real.run_id
+        assert AccuracyTable.from_db(db, live_source="LIVE binance").run_id == real.run_id
+        assert AccuracyTable.from_db(db, live_source="SIMULATED").run_id == sim.run_id

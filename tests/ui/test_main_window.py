@@ -102,12 +102,12 @@ def test_a_closed_signal_moves_to_completions(window, qtbot):
     top = w.completions.row_at(w.completions.row_of(open_id))  # most recent close first: ties by id
     assert top.closed_at == max(w.completions.row_at(k).closed_at for k in range(w.completions.rowCount()))
     assert top.status == "LOSS"
-    assert w.alert_center.tray.messages == [("Signal closed", f"LOSS: LONG BTC/USDT 5m · {top.pnl_pct:+.2f}% after "
-                                                              "fees")]
+    assert w.alert_center.tray.messages == [("SIMULATED · Signal closed",  # the window's default market
+                                             f"LOSS: LONG BTC/USDT 5m · {top.pnl_pct:+.2f}% after fees")]
     assert top.pnl_pct < -1.5  # the stop (1.5 %) plus fees: the pop-up shows the real loss
 
 
-def test_a_burst_makes_one_pop_up_with_the_real_totals():
+def test_a_burst_makes_one_pop_up_with_the_mean_result_per_trade():
     from types import SimpleNamespace as Row
 
     from app.ui.main_window import tray_message
@@ -115,8 +115,10 @@ def test_a_burst_makes_one_pop_up_with_the_real_totals():
     closed = [Row(status=s, side="LONG", symbol="S/USDT", timeframe="1m", pnl_pct=p)
               for s, p in (("WIN", 1.76), ("LOSS", -1.74), ("LOSS", -1.74), ("EXPIRED", 0.1))]
     opened = [Row(side="SHORT", symbol="X/USDT", timeframe="5m", confluence_score=71.25)]
+    mean = (1.76 - 1.74 - 1.74 + 0.1) / 4  # never the sum of overlapping returns
     assert tray_message(opened, closed) == ("Signals", "New: SHORT X/USDT 5m · score 71.2\n"
-                                            "4 closed: 1 won, 2 lost, 1 expired · -1.62% after fees")
+                                            f"4 closed: 1 won, 2 lost, 1 expired · {mean:+.2f}% per trade after fees")
+    assert tray_message(opened, closed, "SIMULATED")[0] == "SIMULATED · Signals"  # never mistaken for real trades
     assert tray_message([], []) is None
 
 

@@ -83,14 +83,18 @@ class AccuracyTable:
         return {"run_id": t.run_id, "verdict": t.verdict, "text": Verdict(t.verdict).text}
 
     @classmethod
-    def from_db(cls, db: Database, settings: Any = None) -> AccuracyTable:
+    def from_db(cls, db: Database, settings: Any = None, live_source: str | None = None) -> AccuracyTable:
         """Per timeframe, the finished run with the most stored signals (the newest of equals) among those whose
         risk settings equal `settings`' (any run when None): a quick one-week explorer run does not replace the
-        history a large backtest measured."""
+        history a large backtest measured. A simulated market's runs speak only for the simulated market, and only
+        they do: real signals never show simulated history (`live_source` None: real)."""
         want = _risk(settings.to_dict()) if settings is not None else None
+        simulated = live_source == "SIMULATED"
         best: dict[str, tuple[int, dict[str, Any]]] = {}
         for run in repo.finished_runs(db):  # newest first: a later equal-sized run does not displace it
             if want is not None and _risk(run["settings"] or {}) != want:
+                continue
+            if (repo.run_source(run) == "SIMULATED") != simulated:
                 continue
             counts = run.get("counts") or {}
             size = int(counts.get("stored", counts.get("signals", 0)) or 0)

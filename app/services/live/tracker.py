@@ -135,7 +135,7 @@ class LiveSignalTracker:
                 "max_hold": self.max_hold, "tf_ms": timeframe_ms(signal.timeframe),
                 "created_at": signal.created_at or int(time.time() * 1000), "score": signal.confluence_score,
                 "atr": signal.atr, "sl_atr": self.sl_atr, "tp_atr": self.tp_atr})
-            self.emit("signal_opened", {"id": new_id, **signal.to_dict()})
+            self.emit("signal_opened", {"id": new_id, **signal.to_dict(), "source": self.source})
             return new_id
 
     def on_candle(self, symbol: str, timeframe: str, t: int, o: float, h: float, lo: float, c: float) -> int:
@@ -189,9 +189,10 @@ class LiveSignalTracker:
                             g["id"][sel].tolist(), strict=True))
             repo.close_signals(conn, rows)
             for r in rows:
-                self.emit("signal_closed", {"id": r[13], "symbol": symbol, "timeframe": timeframe, "status": r[0],
-                                             "closed_at": r[1], "exit_price": r[2], "pnl_pct": r[3],
-                                             "ambiguous": bool(r[4]), "bars_held": r[10]})
+                self.emit("signal_closed", {"id": r[13], "source": self.source, "symbol": symbol,
+                                             "timeframe": timeframe, "status": r[0], "closed_at": r[1],
+                                             "exit_price": r[2], "pnl_pct": r[3], "ambiguous": bool(r[4]),
+                                             "bars_held": r[10]})
             keep = ~done
             self._book[(symbol, timeframe)] = {col: v[keep] for col, v in g.items()}
         return len(sel)

@@ -117,18 +117,24 @@ def _json(raw: bytes) -> dict[str, Any]:
         return {}
 
 
+def _simulated(s: dict[str, Any]) -> str:
+    """The simulated market's messages start by saying so: a phone shows no window around them."""
+    return "<b>SIMULATED</b> · " if "SIMULATED" in str(s.get("source", "")) else ""
+
+
 def signal_message(s: dict[str, Any], accuracy: str) -> str:
     e = html.escape
     ml = "filter off" if s.get("ml_probability") is None else f"{s['ml_probability']:.2f}"
-    return (f"<b>{e(s['side'])} {e(s['symbol'])}</b> {e(s['timeframe'])} · score {s['confluence_score']:.1f}\n"
+    return (f"{_simulated(s)}<b>{e(s['side'])} {e(s['symbol'])}</b> {e(s['timeframe'])} · score "
+            f"{s['confluence_score']:.1f}\n"
             f"entry {s['entry']:.6g} · SL {s['stop_loss']:.6g} · TP {s['take_profit']:.6g}\n"
             f"history: {e(accuracy)}\nML p: {ml} · Tracking live…")
 
 
 def outcome_message(s: dict[str, Any]) -> str:
     e = html.escape
-    return (f"<b>{e(s['status'])}</b> {e(s.get('symbol', ''))} · exit {s['exit_price']:.6g} · "
-            f"P&amp;L {s['pnl_pct']:+.2f}% after fees · {s['bars_held']} candles")
+    return (f"{_simulated(s)}<b>{e(s['status'])}</b> {e(s.get('symbol', ''))} · exit {s['exit_price']:.6g} · "
+            f"{s['pnl_pct']:+.2f}% after fees · {s['bars_held']} candles")
 
 
 def alert_listener(telegram: TelegramNotifier, settings: Any,

@@ -303,7 +303,7 @@ def run_backtest(datasets: list[Candles], settings_dict: dict[str, Any], cfg: En
     repo.finish_run(db, run_id, {"candles": result.candles, "signals": result.summary["signals"],
                                  "stored": result.stored, "verdict": result.verdict,
                                  "expectancy_pct": result.summary["expectancy_pct"],
-                                 "undecided": result.undecided}, summary=result.to_dict())
+                                 "undecided": result.undecided, "source": source}, summary=result.to_dict())
     report(1.0, "done")
     return result
 

@@ -272,7 +272,8 @@ def thresholds(db_path: Path, settings: Settings, kind: str, run_id: int | None 
     run_info, stored = load_run(db_path, run_id)
     o = settings.optimization
     result = optimise_thresholds(stored, kind, o.folds, o.min_signals, float(run_info["min_score"]))
-    result.update({"what": "thresholds", "run_id": run_info["id"], "_run": run_info, "_samples": len(stored.time)})
+    result.update({"what": "thresholds", "run_id": run_info["id"], "source": repo.run_source(run_info),
+                   "_run": run_info, "_samples": len(stored.time)})
     return result
 
 
@@ -286,7 +287,8 @@ def patterns(db_path: Path, settings: Settings, kind: str, run_id: int | None = 
     result = optimise_patterns(stored, points_now, float(weights["pattern"]),
                                          100.0 / total if total else 0.0, settings.confluence.min_score, kind,
                                          min_signals=settings.optimization.min_signals)
-    result.update({"what": "patterns", "run_id": run_info["id"], "_run": run_info, "_samples": len(stored.time)})
+    result.update({"what": "patterns", "run_id": run_info["id"], "source": repo.run_source(run_info),
+                   "_run": run_info, "_samples": len(stored.time)})
     return result
 
 

@@ -28,7 +28,7 @@ def training_data(db: Database, run_id: int | None = None) -> TrainingData:
     tfs = {str(t) for t in cols["timeframe"]}
     horizon = int(run["max_hold"]) * max((timeframe_ms(t) for t in tfs), default=60_000)
     t = cols["signal_time"]
-    desc = {"run_id": rid, "samples": len(t), "first": int(t.min()) if len(t) else None,
+    desc = {"run_id": rid, "source": repo.run_source(run), "samples": len(t), "first": int(t.min()) if len(t) else None,
             "last": int(t.max()) if len(t) else None, "symbols": sorted({str(s) for s in cols["symbol"]}),
             "timeframes": sorted(tfs), "min_score": run["min_score"], "max_hold": run["max_hold"]}
     y = (cols["outcome"] == "WIN").astype(np.int8)
