@@ -51,8 +51,16 @@ VERDICT_TEXT = {
 }
 
 
-def verdict_of(net: Interval, edge: Interval) -> Verdict:
-    """The verdict from the two intervals (an interval that could not be measured counts as containing 0)."""
+NOT_JUDGED = "not enough history to judge whether these signals make money after costs or beat chance"
+
+
+def verdict_of(net: Interval, edge: Interval) -> Verdict | None:
+    """The verdict from the two intervals; None ("not enough history") when either could not be measured or rests
+    on fewer than MIN_SAMPLES trades: no claim is made from nothing."""
+    from app.core.stats import MIN_SAMPLES
+
+    if net.low is None or edge.low is None or net.n < MIN_SAMPLES:
+        return None
     if net.above_zero:
         return Verdict.PROFITABLE
     if edge.above_zero:
@@ -122,7 +130,7 @@ class EdgeReport:
     p_value: float | None
     always_long: Interval
     always_short: Interval
-    verdict: Verdict
+    verdict: Verdict | None  # None: not enough history to judge
     seed: int
     reps: int
 
@@ -136,8 +144,8 @@ class EdgeReport:
                          "always_short": self.always_short.to_dict("expectancy_pct")},
             "edge": {"pct": self.edge.estimate, "ci_low": self.edge.low, "ci_high": self.edge.high,
                      "p_value": self.p_value},
-            "verdict": str(self.verdict),
-            "verdict_text": self.verdict.text,
+            "verdict": None if self.verdict is None else str(self.verdict),
+            "verdict_text": NOT_JUDGED if self.verdict is None else self.verdict.text,
         }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -91,12 +91,13 @@ def timeframes_of(settings: Settings, override: str | None = None) -> list[str]:
     return list(dict.fromkeys([settings.scanner.timeframe, *settings.scanner.extra_timeframes]))
 
 
-def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str, str], int] | None = None
-                ) -> tuple[CandleSource, Watch]:
+def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str, str], int] | None = None,
+                also: Sequence[str] = ()) -> tuple[CandleSource, Watch]:
     """The candle source of a spec and what to watch on it. A replay whose every series has a stored position
     (`positions`, of source REPLAY) continues after it. An exchange streams (app.market.exchange_stream): its
     markets are loaded here (failing fast when offline, which is a state, not an error); a symbol it does not list,
-    a timeframe it does not offer or an unknown exchange id raise ScalpDeskError before anything starts."""
+    a timeframe it does not offer or an unknown exchange id raise ScalpDeskError before anything starts. The
+    simulated market also makes the pairs in `also` (those of its open signals, watched or not)."""
     from app.market import sources
 
     sc = settings.scanner
@@ -123,7 +124,8 @@ def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str,
     if spec.kind == "sim":
         if len(tfs) > 1:
             log.info("the simulated market runs one timeframe: %s (extra timeframes ignored)", tfs[0])
-        sim = sources.SimSource(symbols, tfs[0], sc.sim_seed if spec.seed is None else spec.seed,
+        made = symbols + [x for x in also if x not in symbols]
+        sim = sources.SimSource(made, tfs[0], sc.sim_seed if spec.seed is None else spec.seed,
                                 history=sc.history_candles)
         return sim, Watch(symbols, tfs[:1], sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
     if spec.kind == "exchange":
@@ -186,7 +188,9 @@ class LiveSession:
         from app.storage import live
 
         positions = live.feed_positions(self.db.conn, "REPLAY") if self.spec.is_replay else None
-        self.source, self.watch = open_source(self.spec, s, positions)
+        held = sorted({str(r["symbol"]) for r in live.open_rows(self.db.conn, "SIMULATED")}) \
+            if self.spec.kind == "sim" else []
+        self.source, self.watch = open_source(self.spec, s, positions, held)
         cfg = engine_config(s)
         self.costs = costs_of(s)
         self.tracker = LiveSignalTracker(self.db, self.costs, cfg.max_hold, cfg.sl_atr, cfg.tp_atr,
@@ -462,8 +466,8 @@ class LiveSession:
                 self.watch.timeframes = self.watch.timeframes[:1]
             self.watch.interval_s = new.scanner.interval_s
             self.pipeline.watch(self.watch.symbols, self.watch.timeframes)
-        if old.ml != new.ml:
-            self._build_research()
+        if (old.ml, old.risk, old.fees, old.confluence) != (new.ml, new.risk, new.fees, new.confluence):
+            self._build_research()  # the history shown depends on the stop, target, hold, fees and minimum score
         if old.notifications != new.notifications or old.reports != new.reports:
             self._build_notifications()
 
@@ -497,7 +501,9 @@ def needs_rebuild(old: Settings, new: Settings) -> bool:
     """A new source or exchange cannot change in place; nor can what a stream subscribes to."""
     a, b = old.scanner, new.scanner
     streamed = ("symbols", "timeframe", "extra_timeframes", "universe", "top_n", "quote", "history_candles")
-    return (a.source, a.exchange) != (b.source, b.exchange) or (a.source == "sim" and a.sim_seed != b.sim_seed) or \
+    simulated = ("sim_seed", "symbols", "timeframe", "history_candles")  # the simulated market is made for them
+    return (a.source, a.exchange) != (b.source, b.exchange) or \
+        (a.source == "sim" and any(getattr(a, k) != getattr(b, k) for k in simulated)) or \
         (a.source == "exchange" and any(getattr(a, k) != getattr(b, k) for k in streamed))
 
 
@@ -536,6 +542,8 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
     if isinstance(v, list):
         return ",".join(map(str, v)) if len(v) <= 6 else f"{len(v)} items"
     return str(v)

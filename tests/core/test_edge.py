@@ -20,8 +20,8 @@ CFG = EngineConfig(min_score=60.0, pattern_points=(("CDLENGULFING", 10.0), ("CDL
                                                     ("CDLSHOOTINGSTAR", 8.0), ("CDLDOJI", 3.0)))
 
 
-def iv(lo, hi):
-    return Interval((lo + hi) / 2, lo, hi, 100, 20)
+def iv(lo, hi, n=100):
+    return Interval((lo + hi) / 2, lo, hi, n, 20)
 
 
 @pytest.mark.parametrize(("net", "edge", "word"), [
@@ -29,11 +29,18 @@ def iv(lo, hi):
     (iv(-0.3, 0.1), iv(0.02, 0.2), Verdict.EDGE_BELOW_COSTS),
     (iv(-0.3, -0.1), iv(-0.05, 0.05), Verdict.NO_EDGE),
     (iv(-0.3, -0.1), iv(-0.2, -0.01), Verdict.WORSE_THAN_RANDOM),
-    (Interval(0.1, None, None, 3, 1), Interval(0.1, None, None, 3, 1), Verdict.NO_EDGE),  # unmeasured: no claim
 ])
 def test_verdict_words(net, edge, word):
     assert verdict_of(net, edge) is word
     assert str(word) == word.name and word.text.startswith("these signals")
+
+
+@pytest.mark.parametrize(("net", "edge"), [
+    (Interval(0.1, None, None, 3, 1), Interval(0.1, None, None, 3, 1)),  # unmeasured
+    (iv(0.01, 0.2, n=29), iv(0.05, 0.2, n=29)),  # measured on too few trades
+])
+def test_no_verdict_from_nothing(net, edge):
+    assert verdict_of(net, edge) is None
 
 
 def test_non_profitable_verdicts_say_plainly_that_no_money_was_made():

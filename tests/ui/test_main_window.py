@@ -166,3 +166,24 @@ def test_first_start_offers_to_build_history(window, qtbot):
     dlg = w.build_history()
     assert dlg.isVisible() and dlg.windowTitle() == "Backtest explorer"
     dlg.reject()
+
+
+def test_saved_settings_reach_the_running_scanner_without_a_restart(window, qtbot):
+    """The settings dialog saves: the running session uses the new minimum score and stop from its next cycle, the
+    window says what changed, and the open signal stays tracked (issue 15, end to end in the window)."""
+    from app.ui.dialogs import SettingsDialog
+
+    w, (open_id, _) = window
+    dlg = SettingsDialog(w.settings, w, jobs=w.jobs)
+    qtbot.addWidget(dlg)
+    dlg.saved.connect(w.on_settings_saved)
+    dlg.editors["confluence.min_score"][0].setText("73")
+    dlg.editors["risk.sl_atr"][0].setText("2.5")
+    with qtbot.waitSignal(w.worker.settings_applied, timeout=30_000) as sig:
+        dlg.buttons.button(dlg.buttons.StandardButton.Save).click()
+    lines = sig.args[0]
+    assert "minimum score 60 -> 73 (from the next cycle)" in lines and any("stop (ATR) 1.5 -> 2.5" in x for x in lines)
+    qtbot.waitUntil(lambda: "minimum score 60 -> 73" in w.statusBar().currentMessage(), timeout=5_000)
+    cfg = w.worker.session.pipeline.cfg
+    assert (cfg.min_score, cfg.sl_atr) == (73, 2.5) and w.worker.session.tracker.sl_atr == 2.5
+    qtbot.waitUntil(lambda: w.latest is not None and open_id in [r.id for r in w.latest.open_rows], timeout=10_000)

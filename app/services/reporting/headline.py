@@ -31,7 +31,7 @@ def rate(x: float | None) -> str:
 def verdict_line(r: dict[str, Any]) -> str:
     v = r.get("verdict")
     if not v:
-        return ""
+        return f"No verdict: {r['verdict_text']}" if r.get("verdict_text") else ""
     return f"{v}: {r.get('verdict_text', '')}"
 
 
@@ -81,7 +81,12 @@ def win_rate_line(r: dict[str, Any]) -> str:
         text = f"Win rate {NOT_ENOUGH} (n={r.get('signals', 0)})"
     else:
         text = f"Win rate {wr:.1%} ({r['ci_low']:.1%}–{r['ci_high']:.1%}, n={r['signals']:,})"
-    text += "; break-even win rate " + ("not reachable (wins do not pay their costs)" if be is None else f"{be:.1%}")
+    if be is not None:
+        text += f"; break-even win rate {be:.1%}"
+    elif not r.get("wins") or r.get("wins") == r.get("signals"):
+        text += "; break-even win rate: n/a (no wins, or no other trades)"
+    else:
+        text += "; break-even win rate not reachable (the wins do not pay their costs)"
     share = r.get("profitable_share")
     if share is not None:
         text += f"; {share:.1%} of trades made money after costs"

@@ -238,8 +238,8 @@ class BacktestResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def verdict(self) -> str:
-        return str(self.edge.verdict)
+    def verdict(self) -> str | None:
+        return None if self.edge.verdict is None else str(self.edge.verdict)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.summary

@@ -374,6 +374,8 @@ def summary_html(r: dict[str, Any]) -> str:
         parts.append(f"<table width='100%' cellpadding='8'><tr><td style='background:{colour}; color:white'>"
                      f"<span style='font-size:15pt'><b>{html.escape(v)}</b></span><br>"
                      f"{html.escape(r.get('verdict_text', ''))}</td></tr></table>")
+    elif r.get("verdict_text"):
+        parts.append(f"<p><b>No verdict</b>: {html.escape(r['verdict_text'])}</p>")
     parts.append(f"<p style='font-size:12pt'><b>{html.escape(words.expectancy_line(r))}</b></p>")
     for line in (words.edge_line(r), words.account_line(r), words.win_rate_line(r), words.chance_line(r),
                  words.cost_line(r)):
