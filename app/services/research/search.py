@@ -433,9 +433,11 @@ def _judge(tr: Trades, seed: int, with_portfolio: bool = False) -> dict[str, Any
     out: dict[str, Any] = {"n": len(tr.pnl), "expectancy": rep.expectancy.to_dict(),
                            "edge": {"pct": rep.edge.estimate, "ci_low": rep.edge.low, "ci_high": rep.edge.high,
                                     "p_value": rep.p_value},
-                           "chance_expectancy_pct": rep.baseline.estimate, "verdict": None if rep.verdict is None else str(rep.verdict),
+                           "chance_expectancy_pct": rep.baseline.estimate,
+                           "verdict": None if rep.verdict is None else str(rep.verdict),
                            "verdict_text": NOT_JUDGED if rep.verdict is None else rep.verdict.text,
-                           "win_rate": float(np.mean(tr.pnl > 0)), "from": int(tr.time[0]), "to": int(tr.time[-1])}
+                           "profitable_share": float(np.mean(tr.pnl > 0)), "from": int(tr.time[0]),
+                           "to": int(tr.time[-1])}
     if with_portfolio:
         out["portfolio"] = simulate(tr.symbol, tr.entry_ms, tr.exit_ms, tr.pnl, tr.stop_pct).to_dict(curve_points=200)
     return out
