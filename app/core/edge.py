@@ -191,17 +191,12 @@ def edge_report(signals: Daily, baseline: Daily, draws: int, always_long: Daily 
 
 
 def break_even_win_rate(pnl: np.ndarray, win: np.ndarray) -> float | None:
-    """The win rate at which these payoffs break even after costs: -L / (W - L), with W the mean net result of the
-    wins and L that of the other trades. None when it cannot be reached (wins that lose money after costs) or
-    there are no wins or no other trades."""
+    """The win rate at which these payoffs break even after costs (app.core.stats.break_even on arrays)."""
+    from app.core.stats import break_even
+
     pnl = np.asarray(pnl, dtype=np.float64)
     win = np.asarray(win, dtype=bool)
-    if not win.any() or win.all():
-        return None
-    w, lo = float(pnl[win].mean()), float(pnl[~win].mean())
-    if w <= 0 or w <= lo:
-        return None
-    return float(min(1.0, max(0.0, -lo / (w - lo))))
+    return break_even(int(win.sum()), len(pnl), float(pnl[win].sum()), float(pnl.sum()))
 
 
 def cost_to_stop(round_trip_pct: float, entry: np.ndarray, stop: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ class PatternRate(Rate):
 class Figures(Rate):
     """A group of trades: expectancy first (its interval clustered by day), then the rest; None under MIN_SAMPLES."""
 
+    break_even_win_rate: float | None
     expectancy_pct: float | None
     exp_ci_low: float | None
     exp_ci_high: float | None
@@ -74,6 +75,7 @@ class Summary(TypedDict):
     enough_history: bool
     profit_factor: float | None
     expectancy_pct: float | None
+    break_even_win_rate: float | None
     net_pnl_pct: float
     max_drawdown_pct: float
     avg_bars_held: float | None
@@ -118,6 +120,7 @@ class Totals:
     losses: int = 0
     expired: int = 0
     pnl_sum: float = 0.0
+    win_pnl_sum: float = 0.0  # of the wins alone (their mean payoff sets the break-even win rate)
     gross_win: float = 0.0
     gross_loss: float = 0.0
     bars_sum: float = 0.0
@@ -139,6 +142,7 @@ class Totals:
         self.losses += int(np.sum(outcome == "LOSS"))
         self.expired += int(np.sum(outcome == "EXPIRED"))
         self.pnl_sum += float(pnl.sum())
+        self.win_pnl_sum += float(pnl[outcome == "WIN"].sum())
         self.gross_win += float(pnl[pnl > 0].sum())
         self.gross_loss += float(-pnl[pnl < 0].sum())
         if bars is not None:
@@ -161,10 +165,22 @@ def summary_of(t: Totals) -> Summary:
         "enough_history": enough,
         "profit_factor": (t.gross_win / t.gross_loss if t.gross_loss else None) if t.n else None,
         "expectancy_pct": t.pnl_sum / t.n if t.n else None,
+        "break_even_win_rate": break_even(t.wins, t.n, t.win_pnl_sum, t.pnl_sum) if enough else None,
         "net_pnl_pct": t.pnl_sum,
         "max_drawdown_pct": t.max_drawdown,
         "avg_bars_held": t.bars_sum / t.bars_n if t.bars_n else None,
     }
+
+
+def break_even(wins: int, n: int, win_pnl_sum: float, pnl_sum: float) -> float | None:
+    """The win rate at which these payoffs break even after costs, from sums: -L / (W - L), W the mean result of the
+    wins, L of the rest; None when there are no wins or nothing else, or when the wins do not pay (W <= 0)."""
+    if wins == 0 or wins == n:
+        return None
+    w, lo = win_pnl_sum / wins, (pnl_sum - win_pnl_sum) / (n - wins)
+    if w <= 0 or w <= lo:
+        return None
+    return float(min(1.0, max(0.0, -lo / (w - lo))))
 
 
 def rate_entry(wins: int, n: int) -> Rate:
@@ -235,7 +251,10 @@ class Groups:
         n = int(mask.sum())
         pnl = self.pnl[mask]
         enough = n >= MIN_SAMPLES
-        out: Figures = {**rate_entry(int(self.win[mask].sum()), n),
+        wins = int(self.win[mask].sum())
+        out: Figures = {**rate_entry(wins, n),
+                        "break_even_win_rate": break_even(wins, n, float(pnl[self.win[mask]].sum()), float(pnl.sum()))
+                        if enough else None,
                         "expectancy_pct": float(pnl.mean()) if enough else None, "exp_ci_low": None,
                         "exp_ci_high": None, "profit_factor": profit_factor(pnl) if enough else None,
                         "profitable_share": float(np.mean(pnl > 0)) if enough else None}

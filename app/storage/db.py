@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from app.errors import DamagedDatabaseError, StorageError
@@ -180,9 +181,9 @@ class Database:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
-                self.conn.execute("PRAGMA journal_mode = WAL")
+                self._retry_when_locked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-                self._migrate()
+                self._retry_when_locked(self._migrate)
                 from app.storage.runlock import mark_interrupted
 
                 mark_interrupted(self)
@@ -194,6 +195,20 @@ class Database:
             raise error(self.path, exc) from None
         except OSError as exc:
             raise StorageError(f"{self.path}: cannot open the database ({exc.strerror or exc})") from None
+
+    def _retry_when_locked(self, step: Callable[[], object], patience_s: float = 30.0) -> None:
+        """SQLite answers 'locked' at once, without waiting, when two connections open a new file together (one
+        turns on WAL or migrates while the other reads): wait and retry, as the busy timeout does elsewhere."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                step()
+                return
+            except (sqlite3.OperationalError, StorageError) as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _check_version(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]

@@ -4,16 +4,20 @@ then the live net expectancy with its interval and the account's return and draw
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 
-def rate_text(s: dict[str, Any]) -> str:
+def rate_text(s: Mapping[str, Any]) -> str:
+    """A win rate with its interval and sample, and its break-even win rate beside it (never alone)."""
     if s.get("win_rate") is None:
         return f"not enough history (n={s.get('signals', 0)})"
-    return f"{s['win_rate']:.1%} ({s['ci_low']:.1%}–{s['ci_high']:.1%}, n={s['signals']})"
+    be = s.get("break_even_win_rate")
+    return (f"{s['win_rate']:.1%} ({s['ci_low']:.1%}–{s['ci_high']:.1%}, n={s['signals']}); break-even "
+            f"{'n/a' if be is None else f'{be:.1%}'}")
 
 
 def pf_text(x: Any) -> str:

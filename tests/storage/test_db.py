@@ -64,3 +64,28 @@ def test_read_only_connection_refuses_writes_clearly(tmp_path):
     Database(p).close()
     with Database(p, readonly=True) as db, pytest.raises(StorageError, match="read-only"):
         db.write("INSERT INTO events (created_at, kind, message) VALUES (1, 'a', 'b')")
+
+
+def test_a_new_file_opened_by_several_threads_at_once_opens_for_all(tmp_path):
+    """The alert queue and the tracker open the same new file together; SQLite says 'locked' at once there (no
+    busy wait), which once left alerts unqueued. 50 races of 4 openers: every open succeeds, schema applied once."""
+    import threading
+
+    for k in range(50):
+        path = tmp_path / f"race{k}.sqlite"
+        errors: list[Exception] = []
+
+        def open_it(path=path, errors=errors) -> None:
+            try:
+                Database(path).close()
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with Database(path) as db:
+            assert db.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION

@@ -223,7 +223,8 @@ def test_alerts_sound_above_the_pairs_alert_score_and_never_for_a_muted_pair(des
     w.alert_center.beep = lambda: beeps.append(1)
     w.alert_center.tray = type("Tray", (), {"showMessage": lambda self, *m: pops.append(m)})()
     _add_signal(w, qtbot, "SOL/USDT", 72.0)
-    assert beeps == [1] and pops == [("New signal", "New: LONG SOL/USDT 5m · score 72.0")]
+    # the desk here runs on the simulated market: its pop-ups say so first
+    assert beeps == [1] and pops == [("SIMULATED · New signal", "New: LONG SOL/USDT 5m · score 72.0")]
     top = w.alert_center.model.row_at(0)
     assert (top.symbol, top.alerted, top.what) == ("SOL/USDT", True, "sound and pop-up")
     w.set_alert_score("XRP/USDT", 80)

@@ -108,7 +108,8 @@ class AccuracyTable:
         win_rate and expectancy are None ("not enough history") under 30 samples or with no matching run."""
         b = band_of(score)
         empty = {"lo": b, "hi": b + BAND, "n": 0, "wins": 0, "win_rate": None, "ci_low": None, "ci_high": None,
-                 "expectancy_pct": None, "exp_ci_low": None, "exp_ci_high": None, "scope": None, "run_id": None,
+                 "expectancy_pct": None, "exp_ci_low": None, "exp_ci_high": None, "break_even_win_rate": None,
+                 "scope": None, "run_id": None,
                  "verdict": None}
         t = self.tables.get(timeframe) if timeframe else next(iter(self.tables.values()), None)
         if t is None:
@@ -135,8 +136,10 @@ def accuracy_text(e: dict[str, Any]) -> str:
     if e.get("expectancy_pct") is None:
         return f"not enough history (n={e.get('n', 0)}) · run {e['run_id']}"
     ci = "" if e.get("exp_ci_low") is None else f" ({e['exp_ci_low']:+.2f} to {e['exp_ci_high']:+.2f})"
-    return (f"{e['expectancy_pct']:+.2f}% per trade{ci}, win {e['win_rate']:.0%} of {e['n']} · {e['scope']}, "
-            f"run {e['run_id']}: {e['verdict'] or '?'}")
+    be = e.get("break_even_win_rate")
+    return (f"{e['expectancy_pct']:+.2f}% per trade{ci}, win {e['win_rate']:.0%} of {e['n']} (break-even "
+            f"{'n/a' if be is None else f'{be:.0%}'}) · {e['scope']}, run {e['run_id']}: "
+            f"{e['verdict'] or 'no verdict'}")
 
 
 def _table(db: Database, run: dict[str, Any], timeframe: str) -> RunTable:

@@ -45,20 +45,22 @@ class StoredSignals:
                              cols["pnl_pct"][order], [cols["patterns"][i] for i in order], comp[order], horizon_ms)
 
 
+def figures(n: int, wins: int, pnl_sum: float, win_pnl_sum: float, gross_win: float,
+            gross_loss: float) -> dict[str, Any]:
+    """A set of signals' figures from its sums; every rate (win rate with its interval, its break-even, expectancy,
+    profit factor) None under stats.MIN_SAMPLES ("not enough history")."""
+    rate = stats.rate_entry(wins, n)
+    enough = n >= stats.MIN_SAMPLES
+    return {"signals": n, "wins": wins, "win_rate": rate["win_rate"], "ci_low": rate["ci_low"],
+            "ci_high": rate["ci_high"],
+            "break_even_win_rate": stats.break_even(wins, n, win_pnl_sum, pnl_sum) if enough else None,
+            "profit_factor": gross_win / gross_loss if enough and gross_loss > 0 else None,
+            "expectancy_pct": pnl_sum / n if enough else None}
+
+
 def metrics(win: np.ndarray, pnl: np.ndarray) -> dict[str, Any]:
-    n = len(pnl)
-    w = int(win.sum())
-    lo, hi = stats.wilson(w, n)
-    pf = stats.profit_factor(pnl) if n else None
-    return {"signals": n, "wins": w, "win_rate": w / n if n else None, "ci_low": lo if n else None,
-            "ci_high": hi if n else None, "profit_factor": pf, "expectancy_pct": float(pnl.mean()) if n else None}
-
-
-def _metrics_from_sums(n: int, wins: int, pnl_sum: float, gross_win: float, gross_loss: float) -> dict[str, Any]:
-    lo, hi = stats.wilson(wins, n)
-    return {"signals": n, "wins": wins, "win_rate": wins / n if n else None, "ci_low": lo if n else None,
-            "ci_high": hi if n else None, "profit_factor": (gross_win / gross_loss) if n and gross_loss > 0 else None,
-            "expectancy_pct": pnl_sum / n if n else None}
+    return figures(len(pnl), int(win.sum()), float(pnl.sum()), float(pnl[win].sum()), float(pnl[pnl > 0].sum()),
+                   float(-pnl[pnl < 0].sum()))
 
 
 class _Sweep:
@@ -71,6 +73,7 @@ class _Sweep:
         self.pnl = s.pnl
         self.gw = np.maximum(s.pnl, 0.0)
         self.gl = np.maximum(-s.pnl, 0.0)
+        self.win_pnl = np.where(s.win, s.pnl, 0.0)
 
     def __call__(self, idx: np.ndarray | slice) -> list[tuple[int, dict[str, Any]]]:
         lv = self.level[idx]
@@ -82,12 +85,14 @@ class _Sweep:
 
         n, w = tail_sums(None), tail_sums(self.win[idx])
         ps, gw, gl = tail_sums(self.pnl[idx]), tail_sums(self.gw[idx]), tail_sums(self.gl[idx])
-        return [(t, _metrics_from_sums(int(n[j]), round(float(w[j])), float(ps[j]), float(gw[j]), float(gl[j])))
+        wp = tail_sums(self.win_pnl[idx])
+        return [(t, figures(int(n[j]), round(float(w[j])), float(ps[j]), float(wp[j]), float(gw[j]), float(gl[j])))
                 for j, t in enumerate(self.thresholds)]
 
 
 def objective(m: dict[str, Any], kind: str) -> float | None:
-    if not m["signals"]:
+    """None when the figures it reads are not there (under stats.MIN_SAMPLES signals)."""
+    if not m["signals"] or m["win_rate"] is None or m["expectancy_pct"] is None:
         return None
     pf = m["profit_factor"]
     pf_capped = PF_CAP if pf is None else min(pf, PF_CAP)
@@ -217,14 +222,14 @@ def optimise_patterns(s: StoredSignals, current_points: dict[str, float], patter
         m = has[:, col[name]]
         cnt = int((m & train).sum())
         wins = int((m & train & s.win).sum())
-        raw = wins / cnt if cnt else None
         shrunk = (wins + alpha) / (cnt + alpha + beta)
-        pts = float(round(shrunk * 25))
+        seen = cnt >= stats.MIN_SAMPLES  # too few training signals: the current points stay, nothing is invented
+        pts = float(round(shrunk * 25)) if seen else float(current_points.get(name, 0.0))
         new_points[name] = pts
-        lo, hi = stats.wilson(wins, cnt)
-        rows.append({"pattern": name, "count": cnt, "wins": wins, "win_rate": raw,
-                     "ci_low": lo if cnt else None, "ci_high": hi if cnt else None, "shrunk_win_rate": shrunk,
-                     "points": pts, "current_points": current_points.get(name)})
+        rows.append({"pattern": name, "count": cnt, **{k: v for k, v in stats.rate_entry(wins, cnt).items()
+                                                      if k in ("wins", "win_rate", "ci_low", "ci_high")},
+                     "shrunk_win_rate": shrunk if seen else None, "points": pts,
+                     "current_points": current_points.get(name), "changed": seen})
 
     def rescored(points: dict[str, float]) -> np.ndarray:
         vec = np.array([points.get(name, 0.0) for name in names])
@@ -237,17 +242,25 @@ def optimise_patterns(s: StoredSignals, current_points: dict[str, float], patter
     old_v, new_v = objective(old_m, kind), objective(new_m, kind)
     enough = new_m["signals"] >= min_signals and old_m["signals"] >= min_signals
     not_worse = enough and old_v is not None and new_v is not None and new_v >= old_v
+    from app.core.bootstrap import mean_interval
+
+    sel = test & (new_score >= min_score)
+    holdout = mean_interval(s.pnl[sel], s.time[sel])
+    pays = holdout.above_zero
     return {
         "objective": kind, "trials": 2,  # the current points and the new ones, compared once on the holdout
         "train_signals": int(train.sum()), "test_signals": int(test.sum()),
         "base_win_rate": base_rate, "prior_strength": PRIOR_STRENGTH, "patterns": rows,
         "out_of_sample_check": {"current": old_m | {"objective": old_v}, "new": new_m | {"objective": new_v},
-                                "not_worse": bool(not_worse), "min_score": min_score},
+                                "not_worse": bool(not_worse), "min_score": min_score,
+                                "new_expectancy": holdout.to_dict()},
         "note": "signals under the backtest's minimum score were not stored, so a signal that the new points would "
-                "lift over the threshold cannot be judged",
-        "message": None if not_worse else ("new points not applied: " + (
-            f"too few out-of-sample signals (need {min_signals})" if not enough else
-            "they make the out-of-sample objective worse than the current points")),
+                "lift over the threshold cannot be judged; patterns with fewer than 30 training signals keep their "
+                "points",
+        "message": None if not_worse and pays else ("new points not applied: " + (
+            f"too few holdout signals (need {min_signals})" if not enough else
+            "they make the holdout objective worse than the current points" if not not_worse else
+            "with them the signals did not make money after costs on the holdout")),
     }
 
 
