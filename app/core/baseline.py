@@ -35,7 +35,7 @@ def candidates(an: Analysis, cfg: EngineConfig) -> np.ndarray:
     rows = np.arange(an.offset, n)
     ok = np.zeros(n, dtype=bool)
     ok[rows] = an.valid
-    ok[max(0, n - h - 1):] = False  # t + 1 + ... + t + H must exist
+    ok[max(0, n - h):] = False  # t + 1 + ... + t + H must exist, as for the signals (outcomes.label)
     if not ok.any():
         return np.flatnonzero(ok)
     run = np.cumsum(np.diff(c.time, prepend=c.time[:1]) != c.tf_ms)

@@ -118,7 +118,7 @@ def resample_indices(n_clusters: int, block: float, reps: int = REPS, seed: int 
     starts a new block at a random cluster with probability 1 / block, else continues the previous one (wrapping).
     The draws are those of arch's `StationaryBootstrap(block, ..., seed=seed)` (tests compare them)."""
     rng = np.random.default_rng(seed)
-    p = 1.0 / max(1, round(block))
+    p = 1.0 / max(1.0, float(block))  # the automatic block length is fractional: used as it is, as arch does
     starts = np.empty((reps, n_clusters), dtype=np.int64)
     u = np.empty((reps, n_clusters))
     for r in range(reps):  # arch's order of draws: the integers, then the uniforms, for each replication
@@ -141,21 +141,23 @@ def ratio_draws(c: Clustered, idx: np.ndarray) -> np.ndarray:
 
 
 def percentile_interval(draws: np.ndarray, alpha: float = ALPHA) -> tuple[float | None, float | None]:
-    d = draws[np.isfinite(draws)]
+    """The percentile interval as order statistics: the k-th smallest and k-th largest draw, k = ceil(B alpha / 2)
+    (no interpolation), so that it agrees exactly with `two_sided_p`."""
+    d = np.sort(draws[np.isfinite(draws)])
     if len(d) < 20:
         return None, None
-    lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    k = max(1, int(np.ceil(len(d) * alpha / 2 - 1e-9)))
+    return float(d[k - 1]), float(d[len(d) - k])
 
 
 def two_sided_p(draws: np.ndarray) -> float | None:
     """Bootstrap p-value of 'the figure is 0', consistent with the percentile interval: 0 lies outside the 95 %
-    interval exactly when p < 0.05."""
+    interval exactly when p < 0.05. Its resolution is 1 / draws (0 means: below that)."""
     d = draws[np.isfinite(draws)]
     if len(d) < 20:
         return None
-    below = (np.sum(d <= 0) + 1) / (len(d) + 1)
-    above = (np.sum(d >= 0) + 1) / (len(d) + 1)
+    below = np.sum(d <= 0) / len(d)
+    above = np.sum(d >= 0) / len(d)
     return float(min(1.0, 2 * min(below, above)))
 
 

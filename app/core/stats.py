@@ -270,12 +270,22 @@ class Groups:
         return [{"key": label(k), **self.entry(keys == k)} for k in np.unique(keys)]
 
 
-def score_bands(groups: Groups, score: np.ndarray, floor: float = 50.0, width: float = 5.0) -> list[Band]:
+BAND_WIDTH = 5.0
+
+
+def band_of(score: Any, width: float = BAND_WIDTH) -> Any:
+    """The lower edge of each score's band: 62.4 -> 60.0; 100 falls in the last band (95). One rule for the
+    backtest tables, the live accuracy lookup, the drift monitor and the dashboard."""
+    out = np.minimum(np.floor(np.asarray(score, dtype=np.float64) / width), 100.0 / width - 1) * width
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def score_bands(groups: Groups, score: np.ndarray, floor: float = 50.0, width: float = BAND_WIDTH) -> list[Band]:
     """Every stored band from `floor` up, "50-55" (100 falls in the last band), each with its figures."""
     score = np.asarray(score, dtype=np.float64)
     if len(score) == 0:
         return []
-    band = np.minimum(np.floor(score / width), 100.0 / width - 1)
+    band = band_of(score, width) / width
     rows: list[Band] = []
     for b in np.arange(np.floor(floor / width), np.max(band) + 1):
         lo, hi = float(b * width), float((b + 1) * width)

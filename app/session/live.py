@@ -212,7 +212,7 @@ class LiveSession:
         self.ml = load_filter(self.model_path, self.settings)
         self.pipeline.ml = self.ml
         self.accuracy = AccuracyTable.from_db(self.db, self.settings, self.source.label)
-        self.pipeline.drift = DriftMonitor(self.accuracy.buckets, self.accuracy.overall) \
+        self.pipeline.drift = DriftMonitor(self.accuracy.buckets, self.settings.confluence.min_score) \
             if self.accuracy.run_id is not None else None
 
     def _build_notifications(self) -> None:

@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.bootstrap import Interval, mean_interval, naive_interval
 from app.core.edge import Daily, Verdict, break_even_win_rate, cost_to_stop, edge_report, verdict_of
@@ -126,3 +128,44 @@ def test_block_length_and_draws_are_archs():
     bs = StationaryBootstrap(4, np.arange(50), seed=11)
     ours = resample_indices(50, 4.0, reps=30, seed=11)
     np.testing.assert_array_equal(ours, np.array([bs.update_indices() for _ in range(30)]))
+    bs = StationaryBootstrap(3.7, np.arange(40), seed=2)  # Politis-White's lengths are fractional: not rounded
+    ours = resample_indices(40, 3.7, reps=30, seed=2)
+    np.testing.assert_array_equal(ours, np.array([bs.update_indices() for _ in range(30)]))
+
+
+def test_random_entries_reach_as_late_as_signals_can():
+    """A random entry may sit at any candle a signal could sit at: the last one whose hold ends inside the data
+    (t + max_hold is the last candle), not one earlier; and every candidate is decided by the outcome rules."""
+    from app.core.baseline import candidates, walk
+    from app.core.signals import analyse
+
+    c = generate(["BTC/USDT"], "5m", 2_000, seed=5)["BTC/USDT"]
+    cfg = dataclasses.replace(CFG, target_cost_multiple=None)
+    an = analyse(c, cfg)
+    cand = candidates(an, cfg)
+    assert cand.max() == len(c) - 1 - cfg.max_hold
+    out = walk(c, an.indicators["atr"], cand, np.ones(len(cand), dtype=np.int64), cfg, Costs(0.0, 0.0))
+    assert len(out.index) == len(cand)  # none left undecided at the end of the data
+
+
+@given(st.lists(st.floats(-3, 3, allow_nan=False), min_size=20, max_size=400), st.floats(-2.5, 2.5))
+@settings(max_examples=300, deadline=None)
+def test_the_p_value_and_the_interval_never_disagree(values, shift):
+    """'Excludes zero' and 'p < 0.05' are one statement: a report never says one without the other."""
+    from app.core.bootstrap import percentile_interval, two_sided_p
+
+    draws = np.asarray(values) + shift
+    lo, hi = percentile_interval(draws)
+    p = two_sided_p(draws)
+    assert (lo > 0 or hi < 0) == (p < 0.05)
+
+
+def test_the_p_value_and_the_interval_agree_at_the_edge():
+    """2,000 draws with exactly 50 at or below zero: p is 0.05 (not below), and the interval touches zero."""
+    from app.core.bootstrap import percentile_interval, two_sided_p
+
+    for below in (49, 50, 51):
+        draws = np.concatenate([np.full(below, -0.001), np.full(2000 - below, 1.0)])
+        lo, _hi = percentile_interval(draws)
+        p = two_sided_p(draws)
+        assert (lo > 0) == (p < 0.05) == (below < 50)

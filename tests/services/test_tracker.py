@@ -179,16 +179,37 @@ def test_rescanning_the_same_candles_records_nothing_new(tmp_path):
         assert db.query("SELECT COUNT(*) FROM live_signals")[0][0] == before > 10
 
 
-def test_drift_monitor_alerts_once_when_live_leaves_the_interval():
-    mon = DriftMonitor([{"lo": 60.0, "hi": 65.0, "n": 500, "ci_low": 0.45, "ci_high": 0.55}],
-                       {"ci_low": 0.45, "ci_high": 0.55})
+def test_drift_monitor_alerts_once_when_live_really_differs():
+    mon = DriftMonitor([{"lo": 60.0, "hi": 65.0, "n": 500, "wins": 250},
+                        {"lo": 70.0, "hi": 75.0, "n": 200, "wins": 160}], min_score=60.0)
     scores = np.full(40, 62.0)
     bad = np.zeros(40, dtype=bool)
-    bad[:8] = True  # 20 % live vs 45-55 % expected
+    bad[:8] = True  # 20 % live vs 50 % expected: p ~ 0.0002
     alerts = mon.check(scores, bad)
     assert {a["bucket"] for a in alerts} == {"all", "60-65"} and "below" in alerts[0]["message"]
+    assert alerts[1]["backtest_win_rate"] == 0.5 and alerts[1]["p_value"] < 0.001
     assert mon.check(scores, bad) == []  # not repeated while it stays outside
     assert mon.check(scores[:20], bad[:20]) == []  # too few samples: no verdict
+
+
+def test_drift_monitor_does_not_cry_wolf_at_chance_deviations():
+    """Live rates a little off the backtest's (what 30-60 signals give by chance) raise nothing, and live signals
+    from high bands are not called drift for winning more than the low bands did."""
+    rng = np.random.default_rng(1)
+    mon = DriftMonitor([{"lo": 60.0, "n": 5000, "wins": 2500}, {"lo": 70.0, "n": 2000, "wins": 1600}], 60.0)
+    false_alarms = 0
+    for _ in range(500):
+        m = DriftMonitor([{"lo": 60.0, "n": 5000, "wins": 2500}], 60.0)
+        false_alarms += bool(m.check(np.full(40, 61.0), rng.random(40) < 0.5))
+    # ~1 % expected at p < 0.01; the old rule (outside the backtest's ±1.4 % interval) alarmed in ~88 %
+    assert false_alarms <= 15
+    scores = np.full(60, 72.0)
+    assert mon.check(scores, np.arange(60) % 5 != 0) == []  # 80 % in a band that won 80 %
+
+
+def test_drift_ignores_backtest_bands_below_the_live_minimum_score():
+    mon = DriftMonitor([{"lo": 50.0, "n": 900, "wins": 300}, {"lo": 70.0, "n": 900, "wins": 600}], min_score=70.0)
+    assert set(mon.expected) == {70.0}
 
 
 def test_accuracy_lookup_comes_from_stored_backtest(tmp_path):

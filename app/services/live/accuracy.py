@@ -15,13 +15,9 @@ from app.core import stats
 from app.storage import backtests as repo
 from app.storage.db import Database
 
-BAND = 5.0
+BAND = stats.BAND_WIDTH
 RISK_KEYS = (("risk", "sl_atr"), ("risk", "tp_atr"), ("risk", "max_hold_bars"), ("risk", "target_cost_multiple"),
              ("fees", "slippage_pct"))
-
-
-def band_of(score: float) -> float:
-    return float(min(np.floor(score / BAND), 100.0 / BAND - 1) * BAND)
 
 
 @dataclass(frozen=True)
@@ -64,15 +60,6 @@ class AccuracyTable:
         t = next((t for t in self.tables.values() if t.run_id == self.run_id), None)
         return [] if t is None else [t.overall[b] for b in sorted(t.overall)]
 
-    @property
-    def overall(self) -> stats.Rate | None:
-        t = next((t for t in self.tables.values() if t.run_id == self.run_id), None)
-        if t is None or not t.overall:
-            return None
-        n = sum(e["n"] for e in t.overall.values())
-        wins = sum(e["wins"] for e in t.overall.values())
-        return stats.rate_entry(wins, n)
-
     def verdict(self) -> dict[str, Any] | None:
         """The newest matching run's verdict: {run_id, verdict, text}; None without a backtest."""
         t = next((t for t in self.tables.values() if t.run_id == self.run_id), None)
@@ -106,7 +93,7 @@ class AccuracyTable:
     def lookup(self, score: float, symbol: str | None = None, timeframe: str | None = None) -> dict[str, Any]:
         """The band of `score`: the symbol's own figures when it has enough signals there, else all symbols'.
         win_rate and expectancy are None ("not enough history") under 30 samples or with no matching run."""
-        b = band_of(score)
+        b = stats.band_of(score)
         empty = {"lo": b, "hi": b + BAND, "n": 0, "wins": 0, "win_rate": None, "ci_low": None, "ci_high": None,
                  "expectancy_pct": None, "exp_ci_low": None, "exp_ci_high": None, "break_even_win_rate": None,
                  "scope": None, "run_id": None,
@@ -145,7 +132,7 @@ def accuracy_text(e: dict[str, Any]) -> str:
 def _table(db: Database, run: dict[str, Any], timeframe: str) -> RunTable:
     cols = repo.load_outcomes(db, int(run["id"]), timeframe)
     groups = stats.Groups(cols["outcome"] == "WIN", cols["pnl_pct"], cols["signal_time"], reps=500)
-    band = np.array([band_of(s) for s in cols["score"]]) if len(cols["score"]) else np.empty(0)
+    band = stats.band_of(cols["score"]) if len(cols["score"]) else np.empty(0)
     overall = {float(b): {"lo": float(b), "hi": float(b) + BAND, **groups.entry(band == b)} for b in np.unique(band)}
     by_symbol: dict[tuple[str, float], dict[str, Any]] = {}
     for sym in np.unique(cols["symbol"]):

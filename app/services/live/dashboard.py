@@ -118,7 +118,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 _DTYPES = {"id": np.int64, "closed_at": np.int64, "pnl": np.float64, "status": "<U7", "score": np.float64,
            "ml": np.float64, "bars": np.int64, "symbol": object, "signal_time": np.int64, "tf_ms": np.int64,
            "stop_pct": np.float64}
-_BUCKETS = 20  # 5-point score buckets, as stats.by_score
+_BUCKETS = int(100 / stats.BAND_WIDTH)  # score bands, as stats.band_of
 _BINS = 10  # ML probability deciles
 
 
@@ -236,7 +236,7 @@ class ClosedHistory:
             self._buf[k][a:b] = v
         self.totals.add(new["status"], new["pnl"], new["bars"])
         win = new["status"] == "WIN"
-        bucket = np.minimum(np.floor(new["score"] / 5.0), _BUCKETS - 1).astype(np.int64)
+        bucket = (stats.band_of(new["score"]) / stats.BAND_WIDTH).astype(np.int64)
         np.add.at(self._score_n, bucket, 1)
         np.add.at(self._score_wins, bucket[win], 1)
         has = ~np.isnan(new["ml"])

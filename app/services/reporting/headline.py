@@ -49,8 +49,9 @@ def edge_line(r: dict[str, Any]) -> str:
     if not b:
         return ""
     p = g.get("p_value")
+    p_text = "" if p is None else ", p < 0.001" if p < 0.001 else f", p = {p:.3f}"
     return (f"Edge over random entries {pct(g.get('pct'))} per trade ({interval(g.get('ci_low'), g.get('ci_high'))}"
-            f"{'' if p is None else f', p = {p:.3f}'}); random entries under the same rules made "
+            f"{p_text}); random entries under the same rules made "
             f"{pct(b.get('expectancy_pct'))} ({b.get('draws', 0)} draws, seed {b.get('seed', '?')})")
 
 
