@@ -9,6 +9,11 @@ sees how they were made.
 - `CSCV`: combinatorially symmetric cross-validation over S blocks (Bailey, Borwein, López de Prado & Zhu,
   "The Probability of Backtest Overfitting", J. Computational Finance 20(4), 2017).
 
+The selection rule (`choose`): among candidates with enough trades, the one whose per-trade mean has the highest
+lower 95 % bound, the bound clustered by day (trades of one day are not independent); the highest mean alone
+goes to the thinnest, noisiest candidate, whose holdout then cannot confirm anything. The search and its
+walk-forward use this one rule.
+
 Statistics of a selection: the probability of backtest overfitting (PBO, same paper), the deflated Sharpe ratio
 (Bailey & López de Prado, "The Deflated Sharpe Ratio", J. Portfolio Management 40(5), 2014) and Hansen's SPA /
 White's reality check p-value (`arch.bootstrap.SPA`; Hansen 2005, White 2000).
@@ -81,6 +86,34 @@ class CSCV:
         for ins in itertools.combinations(range(self.n_blocks), self.n_blocks // 2):
             is_mask = np.isin(blocks, ins)
             yield blocks[is_mask], blocks[~is_mask]
+
+
+Z95 = 1.959963984540054
+
+
+def trusted_mean(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, lower 95 % bound) per column of per-day `sums` and trade `counts` (days x candidates): the per-trade
+    mean sum/count with the cluster-robust (by day) variance of a ratio, small-sample corrected (D / (D - 1) over
+    the D days with trades). NaN where a candidate has no trades, -inf for its bound with a single day."""
+    sums = np.asarray(sums, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, sums.sum(axis=0) / np.where(n > 0, n, 1.0), np.nan)
+        resid = sums - mean * counts
+        d = (counts > 0).sum(axis=0)
+        var = np.where(d > 1, d / np.maximum(d - 1, 1) * (resid ** 2).sum(axis=0) / np.maximum(n, 1) ** 2, np.inf)
+        lower = mean - Z95 * np.sqrt(var)
+    return mean, np.where(np.isnan(mean), np.nan, lower)
+
+
+def choose(sums: np.ndarray, counts: np.ndarray, min_trades: int) -> int | None:
+    """The column with the highest trusted mean among those with at least `min_trades` trades (None: none has)."""
+    _mean, lower = trusted_mean(sums, counts)
+    ok = (np.asarray(counts).sum(axis=0) >= max(1, min_trades)) & np.isfinite(lower)
+    if not ok.any():
+        return None
+    return int(np.argmax(np.where(ok, lower, -np.inf)))
 
 
 def block_of(time_ms: np.ndarray, start_ms: int, end_ms: int, n_blocks: int) -> np.ndarray:

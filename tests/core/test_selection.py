@@ -86,3 +86,27 @@ def test_purged_walk_forward_trains_on_earlier_signals_whose_labels_end_before_t
         assert t[train].max() + 35 < t[test].min()  # the gap: no training label reaches the test block
         assert len(np.intersect1d(train, test)) == 0
     assert folds[0][1].tolist() == list(range(25, 50))
+
+
+def test_choose_trusts_a_steady_candidate_over_a_lucky_thin_one():
+    """The highest mean alone picks the candidate with a few lucky days; the day-clustered lower bound picks the
+    one that earned a little every day. Below min_trades nothing is chosen."""
+    from app.core.selection import choose, trusted_mean
+
+    rng = np.random.default_rng(3)
+    d = 60
+    counts = np.zeros((d, 2))
+    sums = np.zeros((d, 2))
+    counts[:, 0] = 10  # steady: +0.05 % a trade, small noise
+    sums[:, 0] = rng.normal(0.05, 0.2, d) * 10
+    counts[:5, 1] = 80  # thin: five days, one big lucky one
+    sums[:5, 1] = [400.0, -40.0, -40.0, -40.0, -40.0]
+    mean, lower = trusted_mean(sums, counts)
+    assert mean[1] > mean[0] and lower[0] > lower[1]
+    assert choose(sums, counts, 300) == 0
+    assert choose(sums, counts, 1000) is None
+    # trades of one day are one observation: 500 trades on a single day cannot be trusted at all
+    one_day = np.zeros((d, 1))
+    one_day[0] = 500
+    assert trusted_mean(one_day * 0.3, one_day)[1][0] == -np.inf
+    assert choose(np.hstack([sums, one_day * 0.3]), np.hstack([counts, one_day]), 300) == 0

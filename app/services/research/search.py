@@ -8,7 +8,8 @@ Discipline:
 - the last 30 % of the data's time span is a locked holdout; choosing reads only trades whose whole horizon ends
   before it (purged) — changing holdout candles cannot change the choice;
 - selection by net expectancy per trade on the training period, among settings with enough trades: the setting
-  whose expectancy's lower 95 % bound is highest (what it can be trusted to earn, not its luckiest mean);
+  whose expectancy's lower 95 % bound (clustered by day) is highest (what it can be trusted to earn, not its
+  luckiest mean: `selection.choose`);
 - reported beside it: a purged walk-forward of the same selection inside the training period, the probability of
   backtest overfitting (CSCV), the deflated Sharpe ratio for the number of trials, and the SPA p-value of the best
   setting against random entries (all in app.core.selection);
@@ -216,7 +217,6 @@ class Matrix:
     sums: np.ndarray  # (D, N)
     counts: np.ndarray
     excess: np.ndarray
-    squares: np.ndarray  # (N,) sum of squared trade results over training
 
 
 @dataclass
@@ -296,18 +296,12 @@ def search(series: dict[str, list[Candles]], cfg: EngineConfig, costs: Costs, gr
     report(0.65, f"{len(configs)} settings evaluated on the training period")
 
     n_train = mat.counts.sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        exp_train = np.where(n_train > 0, mat.sums.sum(0) / np.maximum(n_train, 1), np.nan)
+    exp_train, trusted = selection.trusted_mean(mat.sums, mat.counts)
     eligible = n_train >= min_trades
-    # chosen by the net expectancy it can be trusted to have: the lower end of its 95 % interval (the highest mean
-    # alone goes to the thinnest, noisiest setting, whose holdout then cannot confirm anything)
-    with np.errstate(invalid="ignore"):
-        var = np.maximum(mat.squares / np.maximum(n_train, 1) - exp_train ** 2, 0.0)
-        trusted = exp_train - 1.96 * np.sqrt(var / np.maximum(n_train, 1))
     cells = [{**c.to_dict(), "train_n": int(n), "train_expectancy_pct": None if not np.isfinite(e) else float(e),
               "train_lower_pct": None if not np.isfinite(lo) else float(lo), "eligible": bool(ok)}
              for c, n, e, lo, ok in zip(configs, n_train, exp_train, trusted, eligible, strict=True)]
-    best = int(np.nanargmax(np.where(eligible, trusted, -np.inf))) if eligible.any() else None
+    best = selection.choose(mat.sums, mat.counts, min_trades)
 
     t2 = time.perf_counter()
     report(0.7, "overfitting statistics (CSCV)")
@@ -327,7 +321,7 @@ def search(series: dict[str, list[Candles]], cfg: EngineConfig, costs: Costs, gr
 
     t3 = time.perf_counter()
     report(0.9, "walk-forward inside the training period")
-    wf = _walk_forward(configs, walks, split, start, min_trades)
+    wf = _walk_forward(mat, walks, split, start, min_trades)
     if best is None:
         chosen = None
         train: dict[str, Any] = {"expectancy": None, "edge": None, "walk_forward": wf}
@@ -364,7 +358,6 @@ def _matrix(configs: list[Config], walks: dict[tuple[str, float, float, int], Tr
     sums = np.zeros((d, len(configs)))
     counts = np.zeros((d, len(configs)))
     excess = np.zeros((d, len(configs)))
-    squares = np.zeros(len(configs))
     cache: dict[tuple[str, float, float, int], tuple[Trades, np.ndarray]] = {}
     for j, c in enumerate(configs):
         if j % 200 == 0:
@@ -380,8 +373,7 @@ def _matrix(configs: list[Config], walks: dict[tuple[str, float, float, int], Tr
         sums[:, j] = np.bincount(pos[m], weights=sub.pnl[m], minlength=d)
         counts[:, j] = np.bincount(pos[m], minlength=d)
         excess[:, j] = np.bincount(pos[m], weights=sub.pnl[m] - sub.chance[m], minlength=d)
-        squares[j] = float(np.sum(sub.pnl[m] ** 2))
-    return Matrix(configs, train_days, sums, counts, excess, squares)
+    return Matrix(configs, train_days, sums, counts, excess)
 
 
 def _deflated(mat: Matrix, best: int | None, eligible: np.ndarray) -> float | None:
@@ -396,30 +388,28 @@ def _deflated(mat: Matrix, best: int | None, eligible: np.ndarray) -> float | No
     return None if not np.isfinite(value) else value
 
 
-def _walk_forward(configs: list[Config], walks: dict[tuple[str, float, float, int], Trades],
-                  split: selection.Holdout, start: int, min_trades: int, folds: int = 4) -> dict[str, Any]:
-    """The same selection made on the blocks before each fold and judged on the fold (purged), inside training."""
+def _walk_forward(mat: Matrix, walks: dict[tuple[str, float, float, int], Trades], split: selection.Holdout,
+                  start: int, min_trades: int, folds: int = 4) -> dict[str, Any]:
+    """The search's own selection (`selection.choose` on the training days before each fold whose trades all end
+    before it: purged) judged on the fold, inside training."""
     edges = selection.PurgedWalkForward(folds).time_edges(start, split.cut_ms)
+    horizon = max((t.horizon_ms for t in walks.values()), default=0)
     pnl: list[np.ndarray] = []
     chosen = []
     for k in range(1, folds + 1):
         a, b = int(edges[k]), int(edges[k + 1])
-        best, best_v = None, -np.inf
-        for c in configs:
-            tr = walks[(c.timeframe, c.sl_atr, c.tp_atr, c.max_hold)]
-            m = config_mask(tr, c.min_score, c.side) & (tr.time + tr.horizon_ms < a)
-            n = int(m.sum())
-            if n >= min_trades * k // (folds + 1) and n:
-                v = float(tr.pnl[m].mean())
-                if v > best_v:
-                    best, best_v = c, v
-        if best is None:
+        rows = (mat.days + 1) * 86_400_000 + horizon < a
+        j = selection.choose(mat.sums[rows], mat.counts[rows], min_trades * k // (folds + 1))
+        if j is None:
             continue
+        best = mat.configs[j]
+        mean, lower = selection.trusted_mean(mat.sums[rows][:, [j]], mat.counts[rows][:, [j]])
         tr = walks[(best.timeframe, best.sl_atr, best.tp_atr, best.max_hold)]
         m = config_mask(tr, best.min_score, best.side) & (tr.time >= a) & (tr.time + tr.horizon_ms < b)
         pnl.append(tr.pnl[m])
-        chosen.append({"fold": k, "chosen": best.to_dict(), "train_expectancy_pct": best_v,
-                       "test_n": int(m.sum()), "test_expectancy_pct": float(tr.pnl[m].mean()) if m.any() else None})
+        chosen.append({"fold": k, "chosen": best.to_dict(), "train_expectancy_pct": float(mean[0]),
+                       "train_lower_pct": float(lower[0]), "test_n": int(m.sum()),
+                       "test_expectancy_pct": float(tr.pnl[m].mean()) if m.any() else None})
     all_pnl = np.concatenate(pnl) if pnl else np.empty(0)
     return {"folds": chosen, "n": len(all_pnl),
             "expectancy_pct": float(all_pnl.mean()) if len(all_pnl) else None}
