@@ -132,3 +132,23 @@ def test_simulated_backtest_is_labelled(isolated_home):
     # the text leads with the verdict and the net expectancy, before any win rate
     assert out["verdict"] in text.splitlines()[3] and "Net expectancy" in text.splitlines()[4]
     assert text.index("Net expectancy") < text.index("Win rate")
+
+
+def test_track_leads_with_net_expectancy_and_the_account_never_a_sum_of_returns(isolated_home, tmp_path):
+    """`track` reports the recorded history as every result does: net expectancy per trade with its interval
+    clustered by day, the account simulation and the win rate beside its break-even; no sum of % returns."""
+    db = str(tmp_path / "t.sqlite")
+    sample = str(ROOT / "data" / "SIM_USDT-5m.csv")
+    out = json.loads(run_cli(isolated_home, "track", "--source", "replay", "--data", sample, "--db", db,
+                             "--json").stdout)
+    assert "net_pnl_pct" not in out
+    assert out["expectancy"]["n"] == out["closed"] > 0
+    assert out["expectancy"]["pct"] == pytest.approx(out["expectancy_pct"])
+    assert out["portfolio"]["trades"] + out["portfolio"]["skipped"] == out["closed"]
+    assert out["closed"] < 30 and out["win_rate"] is None and out["break_even_win_rate"] is None
+    text = run_cli(isolated_home, "track", "--source", "replay", "--data", sample, "--db", db).stdout
+    lines = text.splitlines()
+    net = next(i for i, x in enumerate(lines) if "Net expectancy" in x)
+    assert net < next(i for i, x in enumerate(lines) if "Win rate" in x)
+    assert "per trade after 0.24% round-trip costs" in lines[net] and "Account (" in text
+    assert "not enough history to judge (30 needed)" in text and "break-even" not in text

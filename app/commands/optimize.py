@@ -83,13 +83,13 @@ def text(r: dict[str, Any]) -> str:
     lines = [f"SIMULATED market: backtest run {r['run_id']} is simulated, not real trading."] \
         if r.get("source") == "SIMULATED" else []
     if r["what"] == "thresholds":
-        rows = [[row["threshold"], row["in_sample"]["signals"], _f(row["in_sample"]["expectancy_pct"], "+.3f"),
-                 _f(row["in_sample"]["win_rate"]), _f(row["in_sample"]["profit_factor"], ".2f"),
-                 row["out_of_sample"]["signals"], _f(row["out_of_sample"]["expectancy_pct"], "+.3f"),
-                 _f(row["out_of_sample"]["win_rate"]), _f(row["out_of_sample"]["profit_factor"], ".2f")]
+        rows = [[row["threshold"], *(cell for part in ("in_sample", "out_of_sample") for cell in (
+                    row[part]["signals"], _f(row[part]["expectancy_pct"], "+.3f"), _f(row[part]["win_rate"]),
+                    _f(row[part]["break_even_win_rate"]), _f(row[part]["profit_factor"], ".2f")))]
                 for row in r["rows"]]
-        lines.append(table(rows, ["min score", "train n", "train exp%", "train win", "train PF", "holdout n",
-                                  "holdout exp%", "holdout win", "holdout PF"]))
+        lines.append(table(rows, ["min score", "train n", "train exp%", "train win", "train BE win", "train PF",
+                                  "holdout n", "holdout exp%", "holdout win", "holdout BE win", "holdout PF"]))
+        lines.append("BE win = the win rate at which these trades' average win and loss break even after costs.")
         lines.append(f"Chosen on the training part only ({r['trials']} thresholds tried), objective {r['objective']}; "
                      f"the holdout columns were not read while choosing.")
         wf = r["walk_forward_result"]
@@ -103,9 +103,9 @@ def text(r: dict[str, Any]) -> str:
         else:
             lines.append("Chosen threshold: none")
     else:
-        rows = [[p["pattern"], p["count"], _f(p["win_rate"]), _f(p["shrunk_win_rate"]), _f(p["current_points"], ".0f"),
-                 _f(p["points"], ".0f")] for p in r["patterns"]]
-        lines.append(table(rows, ["pattern", "n", "win rate", "shrunk", "points now", "new points"]))
+        rows = [[p["pattern"], p["count"], _f(p["win_rate"]), _f(p["break_even_win_rate"]), _f(p["shrunk_win_rate"]),
+                 _f(p["current_points"], ".0f"), _f(p["points"], ".0f")] for p in r["patterns"]]
+        lines.append(table(rows, ["pattern", "n", "win rate", "BE win", "shrunk", "points now", "new points"]))
         chk = r["out_of_sample_check"]
         lines.append(f"On the holdout: current objective {_f(chk['current']['objective'])} on "
                      f"{chk['current']['signals']} signals, new {_f(chk['new']['objective'])} on "

@@ -32,16 +32,22 @@ def add_parser(sub: Any, common: Common) -> None:
 
 
 def text(r: dict[str, Any]) -> str:
+    """The run in one line, then the recorded history as every result leads: net expectancy with its interval,
+    the account, the win rate beside its break-even; never a sum of returns."""
+    from app.services.reporting import headline as words
+
     conn = r.get("connection")
     head = f"Connection: {conn['text']}\n" if conn and conn["state"] not in ("replay", "simulated") else ""
-    wr = "not enough history" if r["win_rate"] is None else (
-        f"{r['win_rate']:.1%} ({r['ci_low']:.1%}–{r['ci_high']:.1%}, n={r['closed']})")
-    exp = "n/a" if r["expectancy_pct"] is None else f"{r['expectancy_pct']:+.3f}%"
-    return head + (f"{r['source']}: {r['cycles']} cycles, {r['candles']} candles. This run opened "
-            f"{r['signals_opened']} "
-            f"and closed {r['signals_closed']} signals; {r['open']} open now.\n"
-            f"All recorded {r['source']} signals: {r['closed']} closed, expectancy {exp} per signal after fees, "
-            f"win rate {wr}. ML filter: {r['ml_filter']}")
+    lines = [f"{r['source']}: {r['cycles']} cycles, {r['candles']} candles. This run opened {r['signals_opened']} and "
+             f"closed {r['signals_closed']} signals; {r['open']} open now.",
+             f"All recorded {r['source']} signals, {r['closed']} closed:"]
+    lines += [f"  {x}" for x in words.headline({**r, "signals": r["closed"]})]
+    if r["closed"] < 30:
+        lines.append(f"  {r['closed']} closed signals: {words.NOT_ENOUGH} to judge (30 needed)")
+    bt = r.get("backtest_verdict")
+    backtest = "none yet" if bt is None else f"run {bt['run_id']}, {bt['verdict']}"
+    lines.append(f"Backtest of these settings: {backtest}. ML filter: {r['ml_filter']}")
+    return head + "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,16 +88,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             session.run(stop, until=lambda: args.cycles is not None and session.pipeline.cycles >= args.cycles)
         candles = sum(len(b) for b in session.pipeline.buffers.values())
         s = session.summary()
+        session.history.sync()
+        figures = session.history.headline()
         label, cycles, ml = session.source.label, session.pipeline.cycles, session.ml.status
         conn = session.connection()
         live = args.source == "exchange"
         marks = session.marks
+        backtest = session.accuracy.verdict()
+        fees = session.costs.round_trip_pct
     connection = {**conn.to_dict(), "text": conn.text()} if hasattr(conn, "to_dict") else None
     return {"source": label, "cycles": cycles, "candles": candles, "signals_opened": opened,
             "signals_closed": closed, "open": s["open"], "recorded": s["recorded"], "closed": s["signals"],
             "wins": s["wins"], "losses": s["losses"], "expired": s["expired"], "win_rate": s["win_rate"],
-            "ci_low": s["ci_low"], "ci_high": s["ci_high"], "expectancy_pct": s["expectancy_pct"],
-            "net_pnl_pct": s["net_pnl_pct"], "profit_factor": s["profit_factor"], "ml_filter": ml,
-            "connection": connection, "marks": marks,
+            "ci_low": s["ci_low"], "ci_high": s["ci_high"], "break_even_win_rate": s["break_even_win_rate"],
+            "expectancy_pct": s["expectancy_pct"], "expectancy": figures["expectancy"],
+            "portfolio": figures["portfolio"], "fees_round_trip_pct": fees, "profit_factor": s["profit_factor"],
+            "backtest_verdict": backtest, "ml_filter": ml, "connection": connection, "marks": marks,
             # an exchange that delivered no candle at all (offline, or every symbol refused): not a success
             "exit_code": 1 if live and candles == 0 else 0}

@@ -136,6 +136,21 @@ def test_a_threshold_that_lost_on_the_holdout_is_never_applied(db_with_run):
     assert json.loads(cfg.read_text()) == {"risk": {"sl_atr": 1.7}}
 
 
+def test_threshold_table_shows_each_win_rate_beside_its_break_even(db_with_run):
+    """A win rate alone says nothing: every row of the table shows the rate those trades needed to break even."""
+    home, db = db_with_run
+    out = json.loads(_cli(home, "optimize", "thresholds", "--db", str(db), "--json").stdout)
+    for row in out["rows"]:
+        for part in ("in_sample", "out_of_sample"):
+            m = row[part]
+            assert (m["win_rate"] is None) == (m["signals"] < 30)
+            if m["win_rate"] is not None and m["break_even_win_rate"] is not None:
+                # below break-even exactly when the trades lost money on average
+                assert (m["win_rate"] < m["break_even_win_rate"]) == (m["expectancy_pct"] < 0)
+    text = _cli(home, "optimize", "thresholds", "--db", str(db)).stdout
+    assert "train BE win" in text and "holdout BE win" in text and "break even after costs" in text
+
+
 def test_apply_patterns_writes_points_win_rate_and_count(db_with_run):
     home, db = db_with_run
     proc = _cli(home, "optimize", "patterns", "--db", str(db), "--apply", "--json", check=False)

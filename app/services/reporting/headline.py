@@ -84,6 +84,8 @@ def win_rate_line(r: dict[str, Any]) -> str:
         text = f"Win rate {wr:.1%} ({r['ci_low']:.1%}–{r['ci_high']:.1%}, n={r['signals']:,})"
     if be is not None:
         text += f"; break-even win rate {be:.1%}"
+    elif wr is None:
+        pass  # no rate, no break-even either
     elif not r.get("wins") or r.get("wins") == r.get("signals"):
         text += "; break-even win rate: n/a (no wins, or no other trades)"
     else:

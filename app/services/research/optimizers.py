@@ -228,6 +228,8 @@ def optimise_patterns(s: StoredSignals, current_points: dict[str, float], patter
         new_points[name] = pts
         rows.append({"pattern": name, "count": cnt, **{k: v for k, v in stats.rate_entry(wins, cnt).items()
                                                       if k in ("wins", "win_rate", "ci_low", "ci_high")},
+                     "break_even_win_rate": stats.break_even(wins, cnt, float(s.pnl[m & train & s.win].sum()),
+                                                             float(s.pnl[m & train].sum())) if seen else None,
                      "shrunk_win_rate": shrunk if seen else None, "points": pts,
                      "current_points": current_points.get(name), "changed": seen})
 

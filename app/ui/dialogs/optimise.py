@@ -36,9 +36,11 @@ class OptimiseDialog(JobDialog):
             self.table = self.add_table("Thresholds", [
                 ("Min score", "threshold", str), ("Train n", "in_sample.signals", str),
                 ("Train exp %", "in_sample.expectancy_pct", _f("+.3f")), ("Train win", "in_sample.win_rate", _f(".1%")),
+                ("Train break-even", "in_sample.break_even_win_rate", _f(".1%")),
                 ("Holdout n", "out_of_sample.signals", str),
                 ("Holdout exp %", "out_of_sample.expectancy_pct", _f("+.3f")),
                 ("Holdout win", "out_of_sample.win_rate", _f(".1%")),
+                ("Holdout break-even", "out_of_sample.break_even_win_rate", _f(".1%")),
                 ("Holdout PF", "out_of_sample.profit_factor", _f(".2f"))])
             self.plot = pg.PlotWidget()
             self.plot.addLegend()
@@ -48,6 +50,7 @@ class OptimiseDialog(JobDialog):
         else:
             self.table = self.add_table("Patterns", [
                 ("Pattern", "pattern", str), ("n", "count", str), ("Win rate", "win_rate", _f(".1%")),
+                ("Break-even", "break_even_win_rate", _f(".1%")),
                 ("Shrunk", "shrunk_win_rate", _f(".1%")), ("Points now", "current_points", _f(".0f")),
                 ("New points", "points", _f(".0f"))])
         self.tabs.addTab(self.note, "Notes")
