@@ -18,6 +18,8 @@ def add_parser(sub: Any, common: Common) -> None:
     p.add_argument("--end", default=None, help="last day covered, e.g. 2024-08-07 (default: today so far)")
     p.add_argument("--out", required=True, help="the PDF file to write")
     p.add_argument("--run", type=int, default=None, help="report a backtest run (its id) instead of live signals")
+    p.add_argument("--source", default=None, help="the live source to report, e.g. SIMULATED or BINANCE (default: "
+                                                  "the one with the most signals in the period)")
     n = sub.add_parser("notify", help="notifications: --test sends one message on every configured channel")
     common(n)
     n.add_argument("--test", action="store_true", required=True)
@@ -26,7 +28,8 @@ def add_parser(sub: Any, common: Common) -> None:
 def text(r: dict[str, Any]) -> str:
     if "channels" in r:
         return notify_text(r)
-    return f"Report written to {r['out']} ({r['signals']} signals, {r['pages']} pages)"
+    others = "".join(f"; not included: {n:,} signals from {k}" for k, n in (r.get("other_sources") or {}).items())
+    return f"Report written to {r['out']} ({r['signals']} signals, {r['pages']} pages){others}"
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -36,7 +39,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     settings = settings_from(args)
     return jobs.report(settings, db_path(args), jobs.ReportRequest(Path(args.out), args.period, args.start, args.end,
-                                                                   getattr(args, "run", None)))
+                                                                   getattr(args, "run", None),
+                                                                   getattr(args, "source", None)))
 
 
 def notify_text(r: dict[str, Any]) -> str:

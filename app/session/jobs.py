@@ -202,21 +202,22 @@ class ReportRequest:
     start: str | None = None
     end: str | None = None
     run_id: int | None = None  # a backtest run instead of the live signals
+    source: str | None = None  # the live source reported (None: the one with the most signals in the period)
 
 
 def report(settings: Settings, db_path: Path, req: ReportRequest, control: Control | None = None) -> dict[str, Any]:
     ctl = control or Control()
-    return ctl.call(lambda: _report(db_path, req, ctl))
+    return ctl.call(lambda: _report(settings, db_path, req, ctl))
 
 
-def _report(db_path: Path, req: ReportRequest, ctl: Control) -> dict[str, Any]:
+def _report(settings: Settings, db_path: Path, req: ReportRequest, ctl: Control) -> dict[str, Any]:
     from app.services.reporting.pdf import gather, period_of, render
     from app.storage.db import Database
 
     ctl.progress(0.05, "reading signals")
     period = period_of(req.period, req.end, req.start)
     with Database(db_path) as db:
-        data = gather(db, period, run_id=req.run_id)
+        data = gather(db, period, run_id=req.run_id, settings=settings, source=req.source)
     ctl.progress(0.4, "drawing the report")
     out = render(data, period, req.out)
     from pypdf import PdfReader
@@ -225,7 +226,7 @@ def _report(db_path: Path, req: ReportRequest, ctl: Control) -> dict[str, Any]:
     ctl.progress(1.0, "done")
     return {"out": str(out), "period": req.period, "from": period.start.isoformat(), "to": period.end.isoformat(),
             "signals": data["summary"]["signals"], "pages": pages, "verdict": data.get("verdict"),
-            "run_id": req.run_id}
+            "run_id": req.run_id, "sources": data["sources"], "other_sources": data.get("other_sources", {})}
 
 
 # ------------------------------------------------------------------------------------------------ CSV export

@@ -151,3 +151,7 @@ def test_only_its_own_source_and_today_from_midnight_utc(tmp_path):
         "SELECT closed_at FROM live_signals WHERE status != 'OPEN' AND source = 'SIM'")])
     today = _snapshot(db, history, now_s=MIDNIGHT / 1000 + 3600).today
     assert 0 < today["signals"] == int(np.sum(closed_at >= MIDNIGHT)) < len(closed_at)
+    # a replay's "today" is the day of its own clock, not the wall clock's (which holds none of its signals)
+    wall = dashboard.build(db, history, AccuracyTable.from_db(db), Costs(), "off", None, {}, 4_000_000_000.0,
+                           clock_ms=MIDNIGHT + 3_600_000)
+    assert wall.today["signals"] == today["signals"]

@@ -19,10 +19,10 @@ from app.storage.db import Database
 T0 = int(dt.datetime(2024, 8, 5, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def _fill(db_path, n, symbol="BTC/USDT", start=T0):
+def _fill(db_path, n, symbol="BTC/USDT", start=T0, source="REPLAY x1"):
     base = Signal(symbol, "5m", "LONG", start, 100.0, 98.5, 102.0, 66.0, {"trend": 1.0}, ("CDLENGULFING",), 1.0)
     with Database(db_path) as db:
-        tr = LiveSignalTracker(db, Costs(), 24, 1.5, 2.0, source="REPLAY x1")
+        tr = LiveSignalTracker(db, Costs(), 24, 1.5, 2.0, source=source)
         with tr.cycle():
             for i in range(n):
                 t = start + i * 600_000
@@ -137,3 +137,24 @@ def test_gather_uses_only_the_period(tmp_path):
         data = gather(d, period_of("daily", end="2024-08-04"))
     assert data["summary"]["signals"] == 0
     render(data, period_of("daily", end="2024-08-04"), tmp_path / "none.pdf")
+
+
+def test_a_report_covers_one_source_and_names_the_others(tmp_path):
+    """Simulated and real signals never share a headline: the report is about the source with most signals in the
+    period (or the one asked for) and says what it left out; its score table starts at the lowest live band."""
+    db = tmp_path / "r.sqlite"
+    _fill(db, 40)
+    _fill(db, 12, symbol="ETH/USDT", source="SIMULATED")
+    period = period_of("daily", end="2024-08-05")
+    with Database(db) as d:
+        data = gather(d, period)
+        sim = gather(d, period, source="SIMULATED")
+    assert data["sources"] == ["REPLAY x1"] and data["summary"]["signals"] == 40
+    assert data["other_sources"] == {"SIMULATED": 12}
+    assert {r["symbol"] for r in data["rows"]} == {"BTC/USDT"}
+    assert data["by_score"][0]["label"] == "55-60"  # the lowest score stored is 55: no empty bands from 0
+    assert sim["summary"]["signals"] == 12 and sim["other_sources"] == {"REPLAY x1": 40}
+    flat = " ".join(_text(render(data, period, tmp_path / "one.pdf")).split())
+    assert "Not in this report (one source per report): 12 from SIMULATED" in flat
+    flat = " ".join(_text(render(sim, period, tmp_path / "sim.pdf")).split())
+    assert "SIMULATED: signals on the simulated market" in flat

@@ -347,8 +347,10 @@ def build(db: Database, history: ClosedHistory, accuracy: AccuracyTable, costs: 
     shows. `watchlist` makes the watchlist rows from the open ones; `extra` fills the remaining Snapshot fields."""
     history.sync()
     opened = open_rows(db, accuracy, costs, history.source)
-    day_start = int(dt.datetime.fromtimestamp(now_s, dt.UTC).replace(hour=0, minute=0, second=0,
-                                                                      microsecond=0).timestamp() * 1000)
+    clock_ms = extra.get("clock_ms")  # "today" is the source's day: a replay of August is not judged by today's date
+    day_of = now_s if clock_ms is None else clock_ms / 1000.0
+    day_start = int(dt.datetime.fromtimestamp(day_of, dt.UTC).replace(hour=0, minute=0, second=0,
+                                                                       microsecond=0).timestamp() * 1000)
     all_stats = history.summary()
     all_stats["open"] = len(opened)
     alerts = tuple(r["message"] for r in db.query("SELECT message FROM events WHERE kind = 'drift_alert' "

@@ -80,9 +80,12 @@ def period_of(kind: str, end: str | None = None, start: str | None = None,
     return Period(kind, s, e)
 
 
-def gather(db: Database, period: Period, run_id: int | None = None) -> dict[str, Any]:
-    """What a report shows: the live signals closed in the period, or (with `run_id`) a stored backtest run."""
-    latest = _latest_verdict(db)
+def gather(db: Database, period: Period, run_id: int | None = None, settings: Any = None,
+           source: str | None = None) -> dict[str, Any]:
+    """What a report shows: the live signals of one source closed in the period, or (with `run_id`) a stored
+    backtest run. One source per report: simulated and real signals never share a headline. `source` None: the
+    source with the most signals in the period (the others are named, with their counts). The backtest verdict and
+    bands it is compared with are those the live accuracy uses: same risk settings, same kind of market."""
     if run_id is not None:
         run = repo.get_run(db, run_id)
         if run is None:
@@ -93,9 +96,15 @@ def gather(db: Database, period: Period, run_id: int | None = None) -> dict[str,
                                  f"interrupted); run the backtest again")
         return {"mode": "backtest", "result": result, "run_id": run_id, "rows": [], "sources": [result["source"]],
                 "summary": {"signals": result["signals"]}, "verdict": result["verdict"], "backtest_verdict": None}
+    counts = {str(r[0]): int(r[1]) for r in db.query(
+        "SELECT source, COUNT(*) FROM live_view WHERE status != 'OPEN' AND closed_at >= ? AND closed_at < ? "
+        "GROUP BY source ORDER BY COUNT(*) DESC, source", (period.start_ms, period.end_ms))}
+    chosen = source if source is not None else next(iter(counts), None)
     rows = [dict(r) for r in db.query(
-        "SELECT * FROM live_view WHERE status != 'OPEN' AND closed_at >= ? AND closed_at < ? ORDER BY closed_at, id",
-        (period.start_ms, period.end_ms))]
+        "SELECT * FROM live_view WHERE status != 'OPEN' AND closed_at >= ? AND closed_at < ? AND source = ? "
+        "ORDER BY closed_at, id", (period.start_ms, period.end_ms, chosen))] if chosen is not None else []
+    accuracy = AccuracyTable.from_db(db, settings, chosen)
+    latest = _latest_verdict(db, accuracy)
     outcome = np.array([r["status"] for r in rows], dtype=object)
     pnl = np.array([r["pnl_pct"] for r in rows], dtype=np.float64)
     bars = np.array([r["bars_held"] for r in rows])
@@ -107,7 +116,8 @@ def gather(db: Database, period: Period, run_id: int | None = None) -> dict[str,
     alerts = [dict(r) for r in db.query("SELECT created_at, message FROM events WHERE kind = 'drift_alert' AND "
                                         "created_at >= ? AND created_at < ? ORDER BY id", (period.start_ms,
                                                                                            period.end_ms))]
-    sources = sorted({r["source"] for r in rows})
+    sources = [chosen] if chosen is not None else []
+    others = {k: v for k, v in counts.items() if k != chosen}
     probs = [(r["ml_probability"], r["status"] == "WIN") for r in rows if r["ml_probability"] is not None]
     win = outcome == "WIN"
     headline: dict[str, Any] = {**summary, "signals": len(rows), "break_even_win_rate": break_even_win_rate(pnl, win),
@@ -120,20 +130,22 @@ def gather(db: Database, period: Period, run_id: int | None = None) -> dict[str,
                         np.array([r["closed_at"] for r in rows], dtype=np.int64) + tf, pnl, stop)
         headline["portfolio"] = port.to_dict(curve_points=400)
     groups = stats.Groups(win, pnl, t)
+    scores = np.array([r["confluence_score"] for r in rows], dtype=np.float64)
     return {
-        "mode": "live", "rows": rows, "summary": summary, "sources": sources, "headline": headline,
+        "mode": "live", "rows": rows, "summary": summary, "sources": sources, "other_sources": others,
+        "headline": headline,
         "backtest_verdict": latest, "verdict": None,
         "by_symbol": groups.table(np.array([r["symbol"] for r in rows], dtype=object)) if rows else [],
         "by_pattern": stats.by_pattern(patterns, outcome, pnl) if rows else {},
-        "by_score": stats.score_bands(groups, np.array([r["confluence_score"] for r in rows]), 0.0) if rows else [],
-        "backtest": AccuracyTable.from_db(db).buckets, "alerts": alerts, "ml": probs,
+        "by_score": stats.score_bands(groups, scores, stats.band_of(scores.min())) if rows else [],
+        "backtest": accuracy.buckets, "alerts": alerts, "ml": probs,
     }
 
 
-def _latest_verdict(db: Database) -> dict[str, Any] | None:
+def _latest_verdict(db: Database, accuracy: AccuracyTable) -> dict[str, Any] | None:
     """The verdict of the backtest the live accuracy comes from (the edge over chance is measured there, never on
     live data)."""
-    v = AccuracyTable.from_db(db).verdict()
+    v = accuracy.verdict()
     if v is None:
         return None
     run = repo.get_run(db, v["run_id"]) or {}
@@ -183,6 +195,10 @@ def render(data: dict[str, Any], period: Period, out: Path, generated: dt.dateti
     if any("SIMULATED" in s for s in data["sources"]):
         story.append(Paragraph("<b>SIMULATED</b>: signals on the simulated market, not real trading.",
                                styles["Normal"]))
+    if data.get("other_sources"):
+        named = ", ".join(f"{n:,} from {k}" for k, n in data["other_sources"].items())
+        story.append(Paragraph(escape(f"Not in this report (one source per report): {named} closed in the period; "
+                                      f"report them with --source NAME."), styles["Normal"]))
     story.append(Spacer(1, 0.3 * cm))
     box = ParagraphStyle("verdict", parent=styles["Heading2"], textColor=colors.white, backColor=None, borderPadding=6)
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 8),
@@ -373,5 +389,5 @@ def render_report(db_path: Path, out: Path, kind: str = "daily", end: str | None
                   settings: Any = None, now: dt.datetime | None = None) -> Path:
     period = period_of(kind, end, start, now)
     with Database(db_path) as db:
-        data = gather(db, period)
+        data = gather(db, period, settings=settings)
     return render(data, period, out)

@@ -49,7 +49,7 @@ def run_due(db_path: Path, folder: Path, settings: Any, now: dt.datetime | None 
     made = []
     for kind, day in due(now, settings.reports.daily_time, settings.reports.weekly_day, done, since=since):
         out = folder / f"scalpdesk-{kind}-{day.isoformat()}.pdf"
-        render_report(db_path, out, kind, end=day.isoformat(), now=now)
+        render_report(db_path, out, kind, end=day.isoformat(), settings=settings, now=now)
         if send is not None:
             send(out)
         with Database(db_path) as db:
