@@ -71,8 +71,8 @@ def account_line(r: dict[str, Any]) -> str:
     sharpe = "n/a" if p.get("sharpe") is None else f"{p['sharpe']:.2f}"
     return (f"Account ({p.get('risk_per_trade_pct', 1):g}% risked per trade, one position per symbol, compounding): "
             f"{pct(p.get('return_pct'), 1)} return, max drawdown {p.get('max_drawdown_pct', 0):.1f}% of equity, "
-            f"daily Sharpe {sharpe}; {p.get('trades', 0):,} trades taken, {p.get('skipped', 0):,} skipped "
-            f"(a position was open)")
+            f"Sharpe {sharpe} (daily returns, annualised); {p.get('trades', 0):,} trades taken, "
+            f"{p.get('skipped', 0):,} skipped (a position was open)")
 
 
 def win_rate_line(r: dict[str, Any]) -> str:
