@@ -35,11 +35,12 @@ def run(tmp_path, name, n_cycles, faults_per_cycle, seed=0, delist_at=None):
     with FakeBinance(RECORDINGS, {"BTCUSDT": data["BTC/USDT"], "ETHUSDT": data["ETH/USDT"]},
                      START + 1200 * TF + 7_000) as fake, Database(tmp_path / f"{name}.sqlite") as db:
         fake.timeout_s = 0.4
+        clock = {"t": 0.0}
+        # one clock for every backoff: the markets' failure cache waits on it too, not on the real monotonic
         client = ExchangeClient("binance", base_url=fake.url, timeout_ms=200, retries=2, sleep=lambda s: None,
-                                clock_ms=lambda: fake.now_ms)
+                                clock_ms=lambda: fake.now_ms, monotonic=lambda: clock["t"])
         src = ExchangeSource("binance", client=client)
         tracker = LiveSignalTracker(db, Costs(), CFG.max_hold, CFG.sl_atr, CFG.tp_atr, source=src.label)
-        clock = {"t": 0.0}
         pipe = LivePipeline(src, ["BTC/USDT", "ETH/USDT"], "1m", CFG, tracker, history=1000, max_buffer=None,
                             catch_up_all=True, clock=lambda: clock["t"])
         errors_seen = 0
