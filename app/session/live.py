@@ -23,6 +23,7 @@ from app.core.outcomes import Costs
 from app.core.signals import EngineConfig
 from app.core.stats import Summary
 from app.errors import ConfigError, ScalpDeskError
+from app.market.sources import close_source
 from app.services.live.accuracy import AccuracyTable
 from app.services.live.dashboard import ClosedHistory, Snapshot, build
 from app.services.live.drift import DriftMonitor
@@ -378,21 +379,34 @@ class LiveSession:
     def _rebuild_source(self) -> None:
         """A new source or exchange: close the old source, build a new one; the database and the open signals of
         each source stay (they are followed again whenever their source runs)."""
-        close = getattr(self.source, "close", None)
-        if close is not None:
-            close()
+        close_source(self.source)
         self._build_source()
         self._build_research()
         self._build_notifications()
 
-    def close(self) -> None:
-        close = getattr(self.source, "close", None)
-        if close is not None:
-            close()
-        if self.telegram is not None:
-            self.telegram.close(timeout=10.0)  # the alerts still queued go out before the session ends
-        self.outbox.close(timeout=10.0)
+    def close(self, timeout: float = 10.0) -> list[str]:
+        """Stop the source, give the queued alerts and tasks up to `timeout` seconds in all to go out, close the
+        database. Never longer than `timeout` (plus the database's close): what could not finish is returned and
+        logged. Nothing stored is lost: alerts still queued wait in the database for the next start, and every
+        recorded signal was committed by its own transaction."""
+        deadline = time.monotonic() + max(0.0, timeout)
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        unfinished: list[str] = []
+        try:
+            close_source(self.source, timeout=left())
+        except Exception as exc:  # closing goes on: the alerts and the database still need it
+            unfinished.append(f"the source did not close cleanly: {exc}")
+        if self.telegram is not None and not self.telegram.close(timeout=left()):
+            unfinished.append("the Telegram sender did not finish (unsent alerts wait in the database)")
+        if not self.outbox.close(timeout=left()):
+            unfinished.append(f"tasks not finished: {', '.join(self.outbox.pending()) or 'one running'}")
         self.db.close()
+        for line in unfinished:
+            log.warning("closing the live session: %s", line)
+        return unfinished
 
     def __enter__(self) -> LiveSession:
         return self
