@@ -53,7 +53,10 @@ def costs_of(settings: Settings) -> Costs:
 
 class LiveSession:
     def __init__(self, settings: Settings, db_path: Path, model_path: Path, spec: SourceSpec | None = None,
-                 alerts: bool = True, reports: bool = False, watch_file: bool = True) -> None:
+                 alerts: bool = True, reports: bool = False, watch_file: bool = True,
+                 cancel: threading.Event | None = None) -> None:
+        """`cancel`: set from any thread (`request_stop`), the running cycle stops at its next feed and none starts;
+        the owner then closes the session."""
         self.settings = settings
         self.db_path = db_path
         self.model_path = model_path
@@ -79,6 +82,7 @@ class LiveSession:
         self._marked: dict[str, int] = {}  # symbol -> time of the quote last applied
         self._connection: tuple[Any, ...] | None = None
         self._backup_day: str | None = None
+        self.cancel = cancel if cancel is not None else threading.Event()
         try:
             self._build_source()
             self._build_research()
@@ -109,6 +113,7 @@ class LiveSession:
         self.pipeline = LivePipeline(self.source, w.symbols, w.timeframes, cfg, self.tracker, None,
                                      s.ml.min_probability, history=w.history, max_buffer=w.max_buffer,
                                      catch_up_all=w.catch_up_all, clock=w.clock)
+        self.pipeline.cancel = self.cancel
 
     def _build_research(self) -> None:
         """The model, the accuracy table and the drift monitor: what a backtest or a training run changes."""
@@ -168,13 +173,22 @@ class LiveSession:
     def interval_s(self) -> float:
         return self.watch.interval_s
 
+    def request_stop(self) -> None:
+        """Thread-safe (the window calls it from its own thread while a cycle may be running here): the cycle in
+        progress stops at its next feed, before its transaction, and no other starts."""
+        self.cancel.set()
+
     def cycle(self) -> CycleResult:
+        if self.cancel.is_set():
+            return CycleResult(0, cancelled=True)
         self._check_settings()
         seen = getattr(self.source, "mark_seen", None)
         if seen is not None:
             seen()  # every candle the source holds now is read by this cycle
         self._follow_universe()
         result = self.pipeline.cycle()
+        if result.cancelled:
+            return result
         self.skipped_for_costs += result.skipped_for_costs
         self.last_scan_ms = int(time.time() * 1000)
         if self.schedule is not None:
@@ -264,7 +278,7 @@ class LiveSession:
         """Cycle every interval until stopped, `until()` holds, or a replay has played all its candles. A streaming
         source also wakes the loop as soon as candles close (a cycle at once), and between cycles its prices mark
         the open signals once a second."""
-        while not stop.is_set():
+        while not stop.is_set() and not self.cancel.is_set():
             try:
                 self.cycle()
             except ScalpDeskError as exc:  # e.g. the disk is full: report, keep the loop alive, retry later

@@ -33,6 +33,7 @@ from app.services.live.dashboard import Snapshot
 from app.ui.alerts import AlertCenter, AlertsPanel, tray_message
 from app.ui.chart_panel import ChartPanel
 from app.ui.charts import CalibrationChart, EquityChart
+from app.ui.closing import Closer
 from app.ui.desk_actions import DeskActionsMixin
 from app.ui.desk_refresh import RefreshMixin
 from app.ui.desk_selection import SelectionMixin
@@ -70,6 +71,7 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.started_at = time.monotonic()
         self.setWindowTitle("ScalpDesk")
         self.source = SourceControl(settings, db_path, model_path, interval_s, spec, self)
+        self.closer = Closer(self)
         self._build_ui()
         self._build_menus()
         self.source.snapshot_ready.connect(self.on_snapshot)
@@ -285,12 +287,21 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.left_split.setSizes([200, 460, 160])
 
     def closeEvent(self, event: Any) -> None:
-        self.save_layout()
-        self.refresh_timer.stop()
-        self.source.stop()
-        for job in list(self.jobs.running.values()):
-            job.cancel()
-        super().closeEvent(event)
+        """The first close is refused while the scanner and the jobs stop (app.ui.closing): the window keeps
+        painting, and closes once they have ended or at the deadline, whichever comes first."""
+        closer = self.closer
+        if not closer.loop_running():  # nothing would finish the close later: wait for it here (bounded)
+            closer.sync = True
+        if not closer.started:
+            self.save_layout()
+            self.refresh_timer.stop()
+            closer.begin()
+        if closer.sync:
+            closer.wait()
+        if closer.finished:
+            super().closeEvent(event)
+            return
+        event.ignore()
 
     # ---------------------------------------------------------------- actions
     def _open(self, dialog: Any) -> Any:
