@@ -161,7 +161,7 @@ class ExchangeStream:
             self.ws.subscribe(klines, symbols)
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)) * (0.5 + 0.5 * self._rng.random())
+        return min(self.max_backoff_s, self.backoff_s * 2.0 ** (attempt - 1)) * (0.5 + 0.5 * self._rng.random())
 
     # ------------------------------------------------------------------ the sink (stream thread)
     def on_kline(self, symbol: str, timeframe: str, t: int, row: tuple[float, float, float, float, float],
