@@ -32,6 +32,7 @@ from app.services.live.tracker import Event, LiveSignalTracker
 from app.services.reporting.outbox import Outbox
 from app.session.changes import describe_changes, needs_rebuild
 from app.session.changes import file_mtime as _mtime
+from app.session.health import DiskWatch, notification_status
 from app.session.sources import SourceSpec, Watch, open_source, timeframes_of
 from app.settings import Settings
 from app.storage.db import Database
@@ -83,6 +84,7 @@ class LiveSession:
         self._connection: tuple[Any, ...] | None = None
         self._backup_day: str | None = None
         self.cancel = cancel if cancel is not None else threading.Event()
+        self.disk = DiskWatch(db_path.parent)  # a disk about to fill, asked at most once a minute
         try:
             self._build_source()
             self._build_research()
@@ -146,11 +148,8 @@ class LiveSession:
             self.schedule = ReportSchedule(self.db_path, self.settings, self.outbox, self.email)
 
     def notification_status(self) -> dict[str, Any]:
-        """What the status bar shows about alerts: {queued, sent, dropped, failed} over every session of this
-        database (None when Telegram is off), and the reports/backups task queue's drops and last error."""
-        alerts = self.telegram.queue.counts() if self.telegram is not None else None
-        return {"telegram": alerts, "tasks_dropped": self.outbox.dropped, "tasks_failed": self.outbox.failed,
-                "last_error": self.outbox.last_error or (self.telegram.queue.last_error if self.telegram else "")}
+        """What the status bar shows about alerts and background tasks (app.session.health.notification_status)."""
+        return notification_status(self.telegram, self.outbox, self.db, self.notify_problems)
 
     def subscribe(self, fn: Callable[[Event], None]) -> None:
         """Listen to the tracker's events (kept across rebuilds)."""
@@ -320,7 +319,8 @@ class LiveSession:
 
         return build(self.db, self.history, self.accuracy, self.costs, self.ml.status, self.last_scan_ms, errors,
                      time.time() if now_s is None else now_s, label=self.label, quotes=quotes_of(self.source),
-                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs, **extra)
+                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs,
+                     notifications=self.notification_status(), disk_warning=self.disk.warning(), **extra)
 
     def candles(self, symbol: str, timeframe: str | None = None) -> Any:
         """The buffered candles of a symbol (the chart's), or None."""

@@ -134,6 +134,7 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.banner.simulated_chosen.connect(self.use_simulated)
         self.banner.retry_chosen.connect(lambda: self.switch_source(self.source.spec))
         self.banner.live_chosen.connect(self.back_to_live)
+        self.disk_banner = Banner()  # its own strip: a full disk is news whatever the connection says
         self.left_split = QSplitter(Qt.Orientation.Vertical)
         self.left_split.setObjectName("centre_splitter")
         for part in (self.active_view, self.charts, self.done_view):
@@ -144,6 +145,7 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.banner)
+        lay.addWidget(self.disk_banner)
         lay.addWidget(self.left_split, 1)
         self.setCentralWidget(centre)
         self.watch = WatchlistPanel()
@@ -186,8 +188,11 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.stats_dock.raise_()
         labels = status_widgets(self)
         self.source_label, self.ml_label = labels["connection"], labels["ml"]
-        self.scan_label, self.error_label = labels["scan"], labels["error"]
-        for label in (self.source_label, self.ml_label, self.scan_label, self.error_label):  # never hidden by a
+        self.scan_label, self.error_label, self.notify_label = labels["scan"], labels["error"], labels["notify"]
+        self.notify_label.setStyleSheet("color: #c8a04c")
+        self.notify_label.setVisible(False)
+        for label in (self.source_label, self.ml_label, self.scan_label, self.notify_label,
+                      self.error_label):  # never hidden by a
             self.statusBar().addPermanentWidget(label)  # passing message: the source's state is always visible
         self.active_view.selectionModel().currentRowChanged.connect(self.on_select)
         self.done_view.selectionModel().currentRowChanged.connect(self.on_select_closed)

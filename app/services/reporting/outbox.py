@@ -130,15 +130,19 @@ class AlertQueue:
         self._start()
         self._wake.set()
 
-    def counts(self) -> dict[str, int]:
-        """{queued, sent, dropped, failed}: over every session for a database-backed queue, else this one's."""
+    def counts(self, db: Any = None) -> dict[str, int]:
+        """{queued, sent, dropped, failed}: over every session for a database-backed queue, else this one's. `db`: an
+        open connection to the same database file (else one is opened for the call)."""
         if self.db_path is not None and self.db_path.exists():
             from app.storage import outbox as repo
             from app.storage.db import Database
 
             try:
-                with Database(self.db_path) as db:
+                if db is not None:
                     out = repo.counts(db, self.channel)
+                else:
+                    with Database(self.db_path) as own:
+                        out = repo.counts(own, self.channel)
                 out["queued"] += len(self._handoff)
                 return out
             except ScalpDeskError:
