@@ -88,13 +88,16 @@ class ExchangeStream:
         self._rest_thread.start()
 
     # ------------------------------------------------------------------ life
-    def close(self) -> None:
+    def close(self, timeout: float = 15.0) -> None:
+        """Stop streaming and the REST worker, waiting at most `timeout` seconds in all (both are daemon threads: one
+        still in a slow call ends with the process)."""
+        deadline = time.monotonic() + max(0.0, timeout)
         self._stop.set()
         self._wake.set()
         if self.ws is not None:
-            self.ws.stop()
+            self.ws.stop(timeout=max(0.0, deadline - time.monotonic()))
         if self._rest_thread.is_alive():
-            self._rest_thread.join(15)
+            self._rest_thread.join(max(0.0, deadline - time.monotonic()))
 
     def _connect(self, first: bool = False) -> bool:
         """Load the markets (fail fast), check the symbols, choose the universe, start streaming. Offline: the state
@@ -158,7 +161,7 @@ class ExchangeStream:
             self.ws.subscribe(klines, symbols)
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)) * (0.5 + 0.5 * self._rng.random())
+        return min(self.max_backoff_s, self.backoff_s * 2.0 ** (attempt - 1)) * (0.5 + 0.5 * self._rng.random())
 
     # ------------------------------------------------------------------ the sink (stream thread)
     def on_kline(self, symbol: str, timeframe: str, t: int, row: tuple[float, float, float, float, float],

@@ -79,7 +79,7 @@ def _streaming_class(exchange_id: str, sink: StreamSink) -> type:
     base: type = getattr(ccxt.pro, exchange_id)
     raw_klines = issubclass(base, ccxt.pro.binance)
 
-    class Streaming(base):
+    class Streaming(base):  # type: ignore[misc, unused-ignore]  # (ccxt is untyped: strict checks forbid Any bases)
         _ids: dict[str, str] | None = None
 
         def client(self, url: str) -> Any:

@@ -80,6 +80,14 @@ def quotes_of(source: object) -> dict[str, Quote]:
     return dict(fn()) if callable(fn) else {}
 
 
+def close_source(source: object, timeout: float = 15.0) -> None:
+    """Stop a source's threads (sources that have them define `close(timeout)`), waiting at most `timeout` seconds
+    for them; a thread still in a slow call ends on its own (they are daemons and hold nothing to save)."""
+    fn = getattr(source, "close", None)
+    if callable(fn):
+        fn(timeout=timeout)
+
+
 def connection_of(source: object) -> ConnectionState:
     fn = getattr(source, "connection", None)
     if callable(fn):

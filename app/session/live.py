@@ -7,6 +7,7 @@ changing on disk): what can change in place changes in place and is logged; a ne
 source and pipeline, while the tracker, the database and every open signal stay.
 
 A session belongs to the thread that opened it (its database connection is the one writer of the live tables).
+Where candles come from is chosen in app.session.sources; what a settings change means, in app.session.changes.
 """
 
 from __future__ import annotations
@@ -14,67 +15,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.core.outcomes import Costs
 from app.core.signals import EngineConfig
 from app.core.stats import Summary
-from app.errors import ConfigError, DataError, ScalpDeskError
-from app.market.sources import CandleSource
+from app.errors import ConfigError, ScalpDeskError
+from app.market.sources import close_source
 from app.services.live.accuracy import AccuracyTable
 from app.services.live.dashboard import ClosedHistory, Snapshot, build
 from app.services.live.drift import DriftMonitor
 from app.services.live.pipeline import CycleResult, LivePipeline
 from app.services.live.tracker import Event, LiveSignalTracker
 from app.services.reporting.outbox import Outbox
+from app.session.changes import describe_changes, needs_rebuild
+from app.session.changes import file_mtime as _mtime
+from app.session.health import DiskWatch, notification_status
+from app.session.sources import SourceSpec, Watch, open_source, timeframes_of
 from app.settings import Settings
 from app.storage.db import Database
 
+# re-exported: the session's parts were in this module once, and callers import them from here
+__all__ = ["LiveSession", "SourceSpec", "Watch", "costs_of", "describe_changes", "engine_config", "needs_rebuild",
+           "open_source", "timeframes_of"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """Where candles come from. `kind` "settings" means: what the settings' scanner.source says."""
-
-    kind: str = "settings"  # settings / sim / exchange / replay
-    exchange: str | None = None
-    exchange_url: str | None = None  # tests: a fake exchange on 127.0.0.1 (REST)
-    files: tuple[str, ...] = ()
-    symbol: str | None = None
-    timeframe: str | None = None
-    symbols: tuple[str, ...] = ()
-    speed: float = 0.0
-    step: int = 2000
-    seed: int | None = None
-    exchange_ws_url: str | None = None  # tests: the fake exchange's websocket endpoint
-    polling: bool = False  # exchange: the REST loop that asks every symbol each cycle instead of the stream
-    clock_ms: Callable[[], int] | None = field(default=None, compare=False)  # tests: the fake exchange's clock
-
-    def resolved(self, settings: Settings) -> SourceSpec:
-        if self.kind != "settings":
-            return self
-        return replace(self, kind=settings.scanner.source)
-
-    @property
-    def is_replay(self) -> bool:
-        return self.kind == "replay"
-
-
-@dataclass
-class Watch:
-    """What the pipeline watches, derived from settings and the source."""
-
-    symbols: list[str]
-    timeframes: list[str]
-    interval_s: float
-    history: int
-    max_buffer: int | None
-    catch_up_all: bool
-    clock: Callable[[], float] = field(default=time.time)
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -85,70 +52,12 @@ def costs_of(settings: Settings) -> Costs:
     return Costs.from_settings(settings)
 
 
-def timeframes_of(settings: Settings, override: str | None = None) -> list[str]:
-    if override:
-        return [override]
-    return list(dict.fromkeys([settings.scanner.timeframe, *settings.scanner.extra_timeframes]))
-
-
-def open_source(spec: SourceSpec, settings: Settings, positions: dict[tuple[str, str], int] | None = None,
-                also: Sequence[str] = ()) -> tuple[CandleSource, Watch]:
-    """The candle source of a spec and what to watch on it. A replay whose every series has a stored position
-    (`positions`, of source REPLAY) continues after it. An exchange streams (app.market.exchange_stream): its
-    markets are loaded here (failing fast when offline, which is a state, not an error); a symbol it does not list,
-    a timeframe it does not offer or an unknown exchange id raise ScalpDeskError before anything starts. The
-    simulated market also makes the pairs in `also` (those of its open signals, watched or not)."""
-    from app.market import sources
-
-    sc = settings.scanner
-    symbols = list(spec.symbols) or list(sc.symbols)
-    tfs = timeframes_of(settings, spec.timeframe)
-    if spec.kind == "replay":
-        from app.market.files import load_file
-        from app.market.replay import ReplaySource
-
-        if not spec.files:
-            raise ScalpDeskError("a replay needs history files (--data FILE...)")
-        data = [load_file(f, symbol=spec.symbol)[0] for f in spec.files]
-        if spec.timeframe:
-            data = [c for c in data if c.timeframe == spec.timeframe]
-            if not data:
-                raise DataError(f"none of the files holds {spec.timeframe} candles")
-        known = positions or {}
-        mine = [known[(c.symbol, c.timeframe)] for c in data if (c.symbol, c.timeframe) in known]
-        start = min(mine) + data[0].tf_ms if data and len(mine) == len(data) else None
-        replay = ReplaySource(data, speed=spec.speed, step=spec.step, start_ms=start)
-        interval = 0.0 if spec.speed <= 0 else max(0.05, data[0].tf_ms / 1000.0 / spec.speed)
-        return replay, Watch(replay.symbols(), [replay.timeframe], interval, sc.history_candles, None, True,
-                             lambda: replay.now_ms() / 1000.0)
-    if spec.kind == "sim":
-        if len(tfs) > 1:
-            log.info("the simulated market runs one timeframe: %s (extra timeframes ignored)", tfs[0])
-        made = symbols + [x for x in also if x not in symbols]
-        sim = sources.SimSource(made, tfs[0], sc.sim_seed if spec.seed is None else spec.seed,
-                                history=sc.history_candles)
-        return sim, Watch(symbols, tfs[:1], sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
-    if spec.kind == "exchange":
-        exchange = spec.exchange or sc.exchange
-        if spec.polling:
-            from app.market.exchange import ExchangeClient
-
-            client = ExchangeClient(exchange, base_url=spec.exchange_url, clock_ms=spec.clock_ms)
-            ex = sources.ExchangeSource(exchange, spec.exchange_url, symbols, client=client)
-            return ex, Watch(symbols, tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5, False)
-        from app.market.exchange_stream import ExchangeStream
-
-        stream = ExchangeStream(exchange, symbols, tfs, universe="list" if spec.symbols else sc.universe,
-                                top_n=sc.top_n, quote=sc.quote, history=sc.history_candles,
-                                base_url=spec.exchange_url, ws_url=spec.exchange_ws_url, clock_ms=spec.clock_ms)
-        return stream, Watch(stream.symbols(), tfs, sc.interval_s, sc.history_candles, sc.history_candles * 5,
-                             False)
-    raise ConfigError(f"unknown source '{spec.kind}'; expected sim, exchange or replay")
-
-
 class LiveSession:
     def __init__(self, settings: Settings, db_path: Path, model_path: Path, spec: SourceSpec | None = None,
-                 alerts: bool = True, reports: bool = False, watch_file: bool = True) -> None:
+                 alerts: bool = True, reports: bool = False, watch_file: bool = True,
+                 cancel: threading.Event | None = None) -> None:
+        """`cancel`: set from any thread (`request_stop`), the running cycle stops at its next feed and none starts;
+        the owner then closes the session."""
         self.settings = settings
         self.db_path = db_path
         self.model_path = model_path
@@ -174,6 +83,8 @@ class LiveSession:
         self._marked: dict[str, int] = {}  # symbol -> time of the quote last applied
         self._connection: tuple[Any, ...] | None = None
         self._backup_day: str | None = None
+        self.cancel = cancel if cancel is not None else threading.Event()
+        self.disk = DiskWatch(db_path.parent)  # a disk about to fill, asked at most once a minute
         try:
             self._build_source()
             self._build_research()
@@ -204,6 +115,7 @@ class LiveSession:
         self.pipeline = LivePipeline(self.source, w.symbols, w.timeframes, cfg, self.tracker, None,
                                      s.ml.min_probability, history=w.history, max_buffer=w.max_buffer,
                                      catch_up_all=w.catch_up_all, clock=w.clock)
+        self.pipeline.cancel = self.cancel
 
     def _build_research(self) -> None:
         """The model, the accuracy table and the drift monitor: what a backtest or a training run changes."""
@@ -236,11 +148,8 @@ class LiveSession:
             self.schedule = ReportSchedule(self.db_path, self.settings, self.outbox, self.email)
 
     def notification_status(self) -> dict[str, Any]:
-        """What the status bar shows about alerts: {queued, sent, dropped, failed} over every session of this
-        database (None when Telegram is off), and the reports/backups task queue's drops and last error."""
-        alerts = self.telegram.queue.counts() if self.telegram is not None else None
-        return {"telegram": alerts, "tasks_dropped": self.outbox.dropped, "tasks_failed": self.outbox.failed,
-                "last_error": self.outbox.last_error or (self.telegram.queue.last_error if self.telegram else "")}
+        """What the status bar shows about alerts and background tasks (app.session.health.notification_status)."""
+        return notification_status(self.telegram, self.outbox, self.db, self.notify_problems)
 
     def subscribe(self, fn: Callable[[Event], None]) -> None:
         """Listen to the tracker's events (kept across rebuilds)."""
@@ -263,13 +172,22 @@ class LiveSession:
     def interval_s(self) -> float:
         return self.watch.interval_s
 
+    def request_stop(self) -> None:
+        """Thread-safe (the window calls it from its own thread while a cycle may be running here): the cycle in
+        progress stops at its next feed, before its transaction, and no other starts."""
+        self.cancel.set()
+
     def cycle(self) -> CycleResult:
+        if self.cancel.is_set():
+            return CycleResult(0, cancelled=True)
         self._check_settings()
         seen = getattr(self.source, "mark_seen", None)
         if seen is not None:
             seen()  # every candle the source holds now is read by this cycle
         self._follow_universe()
         result = self.pipeline.cycle()
+        if result.cancelled:
+            return result
         self.skipped_for_costs += result.skipped_for_costs
         self.last_scan_ms = int(time.time() * 1000)
         if self.schedule is not None:
@@ -359,7 +277,7 @@ class LiveSession:
         """Cycle every interval until stopped, `until()` holds, or a replay has played all its candles. A streaming
         source also wakes the loop as soon as candles close (a cycle at once), and between cycles its prices mark
         the open signals once a second."""
-        while not stop.is_set():
+        while not stop.is_set() and not self.cancel.is_set():
             try:
                 self.cycle()
             except ScalpDeskError as exc:  # e.g. the disk is full: report, keep the loop alive, retry later
@@ -401,7 +319,8 @@ class LiveSession:
 
         return build(self.db, self.history, self.accuracy, self.costs, self.ml.status, self.last_scan_ms, errors,
                      time.time() if now_s is None else now_s, label=self.label, quotes=quotes_of(self.source),
-                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs, **extra)
+                     connection=connection_of(self.source), skipped_for_costs=self.skipped_for_costs,
+                     notifications=self.notification_status(), disk_warning=self.disk.warning(), **extra)
 
     def candles(self, symbol: str, timeframe: str | None = None) -> Any:
         """The buffered candles of a symbol (the chart's), or None."""
@@ -474,21 +393,34 @@ class LiveSession:
     def _rebuild_source(self) -> None:
         """A new source or exchange: close the old source, build a new one; the database and the open signals of
         each source stay (they are followed again whenever their source runs)."""
-        close = getattr(self.source, "close", None)
-        if close is not None:
-            close()
+        close_source(self.source)
         self._build_source()
         self._build_research()
         self._build_notifications()
 
-    def close(self) -> None:
-        close = getattr(self.source, "close", None)
-        if close is not None:
-            close()
-        if self.telegram is not None:
-            self.telegram.close(timeout=10.0)  # the alerts still queued go out before the session ends
-        self.outbox.close(timeout=10.0)
+    def close(self, timeout: float = 10.0) -> list[str]:
+        """Stop the source, give the queued alerts and tasks up to `timeout` seconds in all to go out, close the
+        database. Never longer than `timeout` (plus the database's close): what could not finish is returned and
+        logged. Nothing stored is lost: alerts still queued wait in the database for the next start, and every
+        recorded signal was committed by its own transaction."""
+        deadline = time.monotonic() + max(0.0, timeout)
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        unfinished: list[str] = []
+        try:
+            close_source(self.source, timeout=left())
+        except Exception as exc:  # closing goes on: the alerts and the database still need it
+            unfinished.append(f"the source did not close cleanly: {exc}")
+        if self.telegram is not None and not self.telegram.close(timeout=left()):
+            unfinished.append("the Telegram sender did not finish (unsent alerts wait in the database)")
+        if not self.outbox.close(timeout=left()):
+            unfinished.append(f"tasks not finished: {', '.join(self.outbox.pending()) or 'one running'}")
         self.db.close()
+        for line in unfinished:
+            log.warning("closing the live session: %s", line)
+        return unfinished
 
     def __enter__(self) -> LiveSession:
         return self
@@ -496,61 +428,3 @@ class LiveSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def needs_rebuild(old: Settings, new: Settings) -> bool:
-    """A new source or exchange cannot change in place; nor can what a stream subscribes to."""
-    a, b = old.scanner, new.scanner
-    streamed = ("symbols", "timeframe", "extra_timeframes", "universe", "top_n", "quote", "history_candles")
-    simulated = ("sim_seed", "symbols", "timeframe", "history_candles")  # the simulated market is made for them
-    return (a.source, a.exchange) != (b.source, b.exchange) or \
-        (a.source == "sim" and any(getattr(a, k) != getattr(b, k) for k in simulated)) or \
-        (a.source == "exchange" and any(getattr(a, k) != getattr(b, k) for k in streamed))
-
-
-_WORDS = {
-    "confluence.min_score": "minimum score", "risk.sl_atr": "stop (ATR)", "risk.tp_atr": "target (ATR)",
-    "risk.max_hold_bars": "max hold", "fees.taker_pct": "fee per side", "fees.preset": "fee level",
-    "fees.slippage_pct": "slippage",
-    "ml.min_probability": "ML minimum probability", "ml.enabled": "ML filter", "scanner.symbols": "symbols",
-    "scanner.timeframe": "timeframe", "scanner.extra_timeframes": "extra timeframes",
-    "scanner.source": "source", "scanner.exchange": "exchange", "scanner.interval_s": "scan interval",
-}
-
-
-def describe_changes(old: Settings, new: Settings) -> list[str]:
-    """One line per changed setting, e.g. "minimum score 60 -> 70 (from the next cycle)"."""
-    a, b = _flat(old.to_dict()), _flat(new.to_dict())
-    lines = []
-    rebuild = needs_rebuild(old, new)
-    for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key) and not key.endswith("provenance") and ".provenance." not in key:
-            when = "rebuilds the source; open signals stay tracked" if rebuild and key.startswith("scanner.") \
-                else "from the next cycle"
-            lines.append(f"{_WORDS.get(key, key)} {_short(a.get(key))} -> {_short(b.get(key))} ({when})")
-    return lines
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else k
-        if isinstance(v, dict) and k != "provenance":
-            out.update(_flat(v, key))
-        else:
-            out[key] = v
-    return out
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list):
-        return ",".join(map(str, v)) if len(v) <= 6 else f"{len(v)} items"
-    return str(v)
-
-
-def _mtime(path: str) -> float | None:
-    try:
-        return Path(path).stat().st_mtime if path else None
-    except OSError:
-        return None

@@ -117,6 +117,23 @@ def _offer_recovery(db_path: Any, ask: bool) -> bool:
     return True
 
 
+def _leave(code: int) -> int:
+    """The exit code, after the window has closed. When the close gave up waiting for a worker still in a slow call
+    (logged then), the process ends here with `os._exit`: destroying its running QThread at interpreter exit would
+    abort ("QThread: Destroyed while thread is still running"). Nothing committed is lost that way (SQLite in WAL
+    mode rolls back the unfinished transaction; queued alerts wait in the database)."""
+    from app.ui.workers import still_running
+
+    left = still_running()
+    if not left:
+        return code
+    log.error("exiting with work still running, which ends with the process:\n%s", "\n".join(left))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def run_gui(argv: list[str]) -> int:
     smoke = "--smoke-test" in argv
     if smoke:
@@ -172,7 +189,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(0, app.quit)
         app.exec()
         window.close()
-        return 0
+        return _leave(0)
     if smoke:
         watcher = _SmokeWatcher(window, app)
         window.worker.cycle_finished.connect(watcher.done)
@@ -180,6 +197,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(120_000, app.quit)
         app.exec()
         window.close()
-        return 0 if watcher.ok else 1
+        return _leave(0 if watcher.ok else 1)
     code = app.exec()
-    return int(code)
+    window.close()  # (closed already, unless the app was told to quit another way)
+    return _leave(int(code))

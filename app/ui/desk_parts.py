@@ -49,6 +49,7 @@ class DeskParts(Base):
     calibration_chart: CalibrationChart
     charts: QTabWidget
     banner: Banner
+    disk_banner: Banner
     left_split: QSplitter
     watch: WatchlistPanel
     watch_dock: QDockWidget
@@ -61,6 +62,7 @@ class DeskParts(Base):
     ml_label: QLabel
     scan_label: QLabel
     error_label: QLabel
+    notify_label: QLabel
     alert_center: AlertCenter
     alerts_panel: AlertsPanel
     layout_memory: LayoutMemory

@@ -9,7 +9,7 @@ from typing import Any
 from app.services.live.dashboard import Snapshot
 from app.ui.desk_parts import DeskParts
 from app.ui.stats_panel import stats_html
-from app.ui.status import banner_for, connection_text
+from app.ui.status import banner_for, connection_text, notifications_text
 
 
 class RefreshMixin(DeskParts):
@@ -109,7 +109,19 @@ class RefreshMixin(DeskParts):
         kind, message = banner_for(snap.connection, snap.source, snap.errors, snap.symbols_watched)
         if kind or self.banner.kind in ("offline", "replay"):
             self.banner.show_kind(kind, message)
+        self._show_health(snap)
         self.live_action.setEnabled(snap.source.startswith("REPLAY") or self.source.spec is not None)
+
+    def _show_health(self, snap: Snapshot) -> None:
+        """Alerts or tasks that wait or failed, in the status bar (only then); a banner while the disk is almost
+        full. Both computed by the worker (app.session.health): nothing here touches the disk."""
+        text, tip = notifications_text(snap.notifications)
+        if self.notify_label.text() != text:
+            self.notify_label.setText(text)
+            self.notify_label.setVisible(bool(text))
+        if self.notify_label.toolTip() != tip:
+            self.notify_label.setToolTip(tip)
+        self.disk_banner.show_kind("disk" if snap.disk_warning else "", snap.disk_warning or "")
 
     def _set_source_text(self, text: str, colour: str) -> None:
         if self.source_label.text() != text:

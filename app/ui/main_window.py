@@ -33,6 +33,7 @@ from app.services.live.dashboard import Snapshot
 from app.ui.alerts import AlertCenter, AlertsPanel, tray_message
 from app.ui.chart_panel import ChartPanel
 from app.ui.charts import CalibrationChart, EquityChart
+from app.ui.closing import Closer
 from app.ui.desk_actions import DeskActionsMixin
 from app.ui.desk_refresh import RefreshMixin
 from app.ui.desk_selection import SelectionMixin
@@ -70,6 +71,7 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.started_at = time.monotonic()
         self.setWindowTitle("ScalpDesk")
         self.source = SourceControl(settings, db_path, model_path, interval_s, spec, self)
+        self.closer = Closer(self)
         self._build_ui()
         self._build_menus()
         self.source.snapshot_ready.connect(self.on_snapshot)
@@ -132,6 +134,7 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.banner.simulated_chosen.connect(self.use_simulated)
         self.banner.retry_chosen.connect(lambda: self.switch_source(self.source.spec))
         self.banner.live_chosen.connect(self.back_to_live)
+        self.disk_banner = Banner()  # its own strip: a full disk is news whatever the connection says
         self.left_split = QSplitter(Qt.Orientation.Vertical)
         self.left_split.setObjectName("centre_splitter")
         for part in (self.active_view, self.charts, self.done_view):
@@ -142,6 +145,7 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.banner)
+        lay.addWidget(self.disk_banner)
         lay.addWidget(self.left_split, 1)
         self.setCentralWidget(centre)
         self.watch = WatchlistPanel()
@@ -184,8 +188,11 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.stats_dock.raise_()
         labels = status_widgets(self)
         self.source_label, self.ml_label = labels["connection"], labels["ml"]
-        self.scan_label, self.error_label = labels["scan"], labels["error"]
-        for label in (self.source_label, self.ml_label, self.scan_label, self.error_label):  # never hidden by a
+        self.scan_label, self.error_label, self.notify_label = labels["scan"], labels["error"], labels["notify"]
+        self.notify_label.setStyleSheet("color: #c8a04c")
+        self.notify_label.setVisible(False)
+        for label in (self.source_label, self.ml_label, self.scan_label, self.notify_label,
+                      self.error_label):  # never hidden by a
             self.statusBar().addPermanentWidget(label)  # passing message: the source's state is always visible
         self.active_view.selectionModel().currentRowChanged.connect(self.on_select)
         self.done_view.selectionModel().currentRowChanged.connect(self.on_select_closed)
@@ -285,12 +292,21 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.left_split.setSizes([200, 460, 160])
 
     def closeEvent(self, event: Any) -> None:
-        self.save_layout()
-        self.refresh_timer.stop()
-        self.source.stop()
-        for job in list(self.jobs.running.values()):
-            job.cancel()
-        super().closeEvent(event)
+        """The first close is refused while the scanner and the jobs stop (app.ui.closing): the window keeps
+        painting, and closes once they have ended or at the deadline, whichever comes first."""
+        closer = self.closer
+        if not closer.loop_running():  # nothing would finish the close later: wait for it here (bounded)
+            closer.sync = True
+        if not closer.started:
+            self.save_layout()
+            self.refresh_timer.stop()
+            closer.begin()
+        if closer.sync:
+            closer.wait()
+        if closer.finished:
+            super().closeEvent(event)
+            return
+        event.ignore()
 
     # ---------------------------------------------------------------- actions
     def _open(self, dialog: Any) -> Any:

@@ -4,12 +4,13 @@ this object once; whichever worker runs, its signals come through here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.ui.workers import PipelineThread, PipelineWorker
+from app.ui.workers import STOP_TIMEOUT_S, PipelineThread, PipelineWorker
 
 
 class SourceControl(QObject):
@@ -36,6 +37,8 @@ class SourceControl(QObject):
         self.interval_s = interval_s
         self.spec = spec
         self._next: Any = None
+        self._stopping: list[PipelineThread] = []  # workers of earlier sources still ending (a switch)
+        self.closing = False  # the window is closing: no new worker starts
         self.worker, self.runner = self._make(spec)
 
     def _make(self, spec: Any) -> tuple[PipelineWorker, PipelineThread]:
@@ -52,11 +55,40 @@ class SourceControl(QObject):
         return worker, PipelineThread(worker)
 
     def start(self) -> None:
-        self.runner.start()
+        if not self.closing:  # (the start is deferred until the window has shown; it may have closed by then)
+            self.runner.start()
 
-    def stop(self) -> None:
-        """Blocking: the window is closing."""
-        self.runner.stop()
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+        """Blocking, at most `timeout_s`: every worker asked to stop and waited for. False when one did not stop in
+        time (logged; it is kept referenced until it ends)."""
+        self.closing = True
+        ok = True
+        for runner in self.runners():
+            ok = runner.stop(timeout_s) and ok
+        return ok
+
+    def stop_later(self, then: Callable[[], None], timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """The window is closing: every worker asked to stop (the cycle in progress is cancelled at its next feed)
+        without blocking; `then` runs in the GUI thread each time one of them has ended (check `running`)."""
+        self.closing = True
+        for runner in self.runners():
+            runner.stop_later(then, timeout_s)
+
+    def runners(self) -> list[PipelineThread]:
+        return [*(r for r in self._stopping if r.alive and r is not self.runner), self.runner]
+
+    @property
+    def running(self) -> bool:
+        return any(r.alive for r in self.runners())
+
+    def describe_running(self) -> list[str]:
+        return [r.describe() for r in self.runners() if r.alive]
+
+    def give_up(self) -> None:
+        """The window stops waiting: the workers still running are kept alive until they end."""
+        for runner in self.runners():
+            if runner.alive:
+                runner.give_up()
 
     def switch(self, spec: Any) -> None:
         """Stop the running worker (in its thread) and start one on `spec` once it has ended."""
@@ -67,10 +99,14 @@ class SourceControl(QObject):
         for theirs in (old.snapshot_ready, old.chart_ready, old.why_ready, old.failed, old.notice,
                        old.cycle_finished, old.settings_applied):
             theirs.disconnect()
+        self._stopping.append(self.runner)
         self.runner.stop_later(self._start_next)
 
     @Slot()
     def _start_next(self) -> None:
+        self._stopping = [r for r in self._stopping if r.alive]
+        if self.closing:  # the window closed meanwhile: nothing new starts
+            return
         self.spec = self._next
         self.worker, self.runner = self._make(self.spec)
         self.runner.start()

@@ -58,11 +58,11 @@ class Banner(QFrame):
         self.setVisible(False)
 
     def show_kind(self, kind: str, message: str) -> None:
-        """kind: offline / failed / replay / "" (hidden)."""
+        """kind: offline / failed / replay / disk / "" (hidden)."""
         if (kind, message) == (self.kind, self.message):
             return
         self.kind, self.message = kind, message
-        colour = {"offline": RED, "failed": RED, "replay": AMBER}.get(kind, GREY)
+        colour = {"offline": RED, "failed": RED, "replay": AMBER, "disk": RED}.get(kind, GREY)
         self.setStyleSheet(f"QFrame#banner {{ border: 1px solid {colour}; border-radius: 3px; }}")
         self.text.setText(f"<span style='color:{colour}'><b>{html.escape(message)}</b></span>")
         self.retry.setVisible(kind in ("offline", "failed"))
@@ -93,6 +93,38 @@ def banner_for(connection: Any, label: str, errors: dict[str, str] | None = None
     return "", ""
 
 
+def notifications_text(status: dict[str, Any] | None) -> tuple[str, str]:
+    """(status-bar words, tooltip) about the alerts and the background tasks; no words while nothing waits and
+    nothing went wrong. Drops and failures are this session's (the tooltip has the totals of every session)."""
+    if not status:
+        return "", ""
+    parts: list[str] = []
+    tips: list[str] = []
+    total = status.get("telegram")
+    mine = status.get("telegram_this_session") or {}
+    if total is not None:
+        bits = [f"{n} {word}" for n, word in ((total.get("queued", 0), "queued"), (mine.get("dropped", 0), "dropped"),
+                                              (mine.get("failed", 0), "failed")) if n]
+        if bits:
+            parts.append("Telegram: " + ", ".join(bits))
+        tips.append(f"Telegram alerts, every session: {total.get('sent', 0)} sent, {total.get('queued', 0)} waiting "
+                    f"(they survive an exit), {total.get('dropped', 0)} dropped (queue full), "
+                    f"{total.get('failed', 0)} given up")
+    tasks = [f"{n} {word}" for n, word in ((status.get("tasks_failed", 0), "failed"),
+                                           (status.get("tasks_dropped", 0), "dropped")) if n]
+    if tasks:
+        parts.append("Reports and backups: " + ", ".join(tasks))
+    problems = list(status.get("problems") or [])
+    if problems:
+        parts.append("Notifications: " + ("not set up" if len(problems) == 1 else f"{len(problems)} problems"))
+        tips += problems
+    if status.get("last_error"):
+        tips.append(f"Last error: {status['last_error']}")
+    if not parts:
+        return "", ""
+    return " · ".join(parts), "\n".join(tips)
+
+
 def status_widgets(parent: QWidget) -> dict[str, QLabel]:
     return {name: QLabel(text, parent) for name, text in (("connection", "● starting…"), ("ml", "ML filter: …"),
-                                                          ("scan", "last scan: —"), ("error", ""))}
+                                                          ("scan", "last scan: —"), ("notify", ""), ("error", ""))}

@@ -306,3 +306,49 @@ def test_simulated_history_never_speaks_for_real_signals(tmp_path):
         assert AccuracyTable.from_db(db).run_id == real.run_id
         assert AccuracyTable.from_db(db, live_source="LIVE binance").run_id == real.run_id
         assert AccuracyTable.from_db(db, live_source="SIMULATED").run_id == sim.run_id
+
+
+def test_a_cycle_cancelled_between_feeds_leaves_no_trace_and_its_candles_are_read_by_the_next(tmp_path):
+    """The window closing sets the pipeline's cancel flag: the cycle stops at its next feed, before its transaction;
+    a pipeline that cycles again afterwards records exactly what an uninterrupted one records."""
+    import threading
+
+    data = list(generate(["BTC/USDT", "ETH/USDT"], "5m", 3000, seed=5).values())
+    with Database(tmp_path / "plain.sqlite") as db:
+        replay(db, data, 500)
+        plain = sorted(tuple(r) for r in db.query(
+            "SELECT symbol, side, signal_time, status, pnl_pct FROM live_signals"))
+    with Database(tmp_path / "cancelled.sqlite") as db:
+        src = ReplaySource(data, speed=0, step=500)
+        pipe = LivePipeline(src, src.symbols(), src.timeframe, CFG, _tracker(db), catch_up_all=True,
+                            clock=lambda: src.now_ms() / 1000)
+        pipe.cancel = threading.Event()
+        real_fetch = src.fetch
+        calls = []
+
+        def fetch(*a, **k):
+            calls.append(a[0])
+            if len(calls) == 5:  # the first feed of the third cycle: the second feed is not fetched
+                pipe.cancel.set()
+            return real_fetch(*a, **k)
+
+        src.fetch = fetch
+        from app.storage import live as live_repo
+
+        cancels = 0
+        while True:
+            before = live_repo.feed_positions(db.conn, "test"), db.query("SELECT COUNT(*) FROM live_signals")[0][0]
+            result = pipe.cycle()
+            if result.cancelled:
+                assert result.new_candles == 0 and len(calls) == 5
+                assert (live_repo.feed_positions(db.conn, "test"),
+                        db.query("SELECT COUNT(*) FROM live_signals")[0][0]) == before  # nothing written
+                pipe.cancel.clear()
+                cancels += 1
+                continue  # the same step again, as a session that goes on would
+            if src.finished:
+                break
+            src.advance()
+        cancelled = sorted(tuple(r) for r in db.query(
+            "SELECT symbol, side, signal_time, status, pnl_pct FROM live_signals"))
+    assert cancels == 1 and len(plain) > 10 and cancelled == plain

@@ -108,6 +108,8 @@ class Snapshot:
     symbols_watched: int = 0
     clock_ms: int | None = None  # the source's clock when made (a replay's clock is not the wall clock)
     skipped_for_costs: int = 0  # setups turned away this session: their target did not pay its costs
+    notifications: dict[str, Any] = field(default_factory=dict)  # alerts and tasks (app.session.health)
+    disk_warning: str | None = None  # the data folder's disk is almost full
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

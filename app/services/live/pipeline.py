@@ -51,6 +51,7 @@ class CycleResult:
     closed: int = 0
     errors: dict[str, str] = field(default_factory=dict)
     skipped_for_costs: int = 0  # setups at or above the score whose target did not pay its costs
+    cancelled: bool = False  # stopped before its transaction (the app is closing): nothing of it was written
 
 
 class LivePipeline:
@@ -78,6 +79,7 @@ class LivePipeline:
         self.status: dict[Feed, FeedStatus] = {}
         self.positions = repo.feed_positions(tracker.db.conn, tracker.source)
         self.cycles = 0
+        self.cancel: threading.Event | None = None  # set: the cycle stops at its next feed (the app is closing)
         self.watch(symbols, timeframes)
 
     # ---------------------------------------------------------------- what is watched
@@ -175,11 +177,29 @@ class LivePipeline:
         return merged, len(got)
 
     # ---------------------------------------------------------------- one cycle
+    def _cancelled(self, before: tuple[dict[Feed, Candles], dict[Feed, int]]) -> bool:
+        """The cancel flag is set: the candles merged so far are put back (the buffers as before the cycle), so a
+        cancelled cycle leaves no trace and its candles are new again for the next one."""
+        if self.cancel is None or not self.cancel.is_set():
+            return False
+        buffers, gap_seen = before
+        self.buffers.clear()
+        self.buffers.update(buffers)
+        for feed, seen in gap_seen.items():
+            self.status[feed].gap_seen = seen
+        log.info("scan cycle cancelled before its transaction: nothing of it was written")
+        return True
+
     def cycle(self) -> CycleResult:
+        """One cycle. The cancel flag is checked between feeds and before the analysis and the transaction (a cycle
+        of many slow fetches ends within one fetch); once the transaction begins, the cycle completes."""
         self.cycles += 1
         fresh: dict[Feed, int] = {}
         errors: dict[str, str] = {}
+        before = dict(self.buffers), {f: st.gap_seen for f, st in self.status.items()}
         for feed in self.feeds():
+            if self._cancelled(before):
+                return CycleResult(0, errors=errors, cancelled=True)
             got = self._fetch_new(feed)
             if got is None:
                 errors[self._name(feed)] = self.status[feed].message
@@ -197,6 +217,8 @@ class LivePipeline:
                     fresh[feed] = n_new
         if not fresh:
             return CycleResult(0, errors=errors)
+        if self._cancelled(before):
+            return CycleResult(0, errors=errors, cancelled=True)
         now = int(self.clock() * 1000)
         watched = set(self.watched)
         scan = [f for f in fresh if f in watched]
@@ -215,6 +237,8 @@ class LivePipeline:
         kept, skipped = found, []
         if self.ml is not None and getattr(self.ml, "active", False) and found:
             kept, skipped = self.ml.apply(found, contexts)
+        if self._cancelled(before):
+            return CycleResult(0, errors=errors, cancelled=True)
         opened: list[int] = []
         closed = 0
         with self.tracker.cycle() as conn:

@@ -105,8 +105,9 @@ class TelegramNotifier:
     def post(self, text: str) -> None:
         self.queue.post(text)
 
-    def close(self, timeout: float = 5.0) -> None:
-        self.queue.close(timeout)
+    def close(self, timeout: float = 5.0) -> bool:
+        """At most `timeout` seconds; True when the sender has stopped (unsent alerts wait in the database)."""
+        return self.queue.close(timeout)
 
 
 def _json(raw: bytes) -> dict[str, Any]:

@@ -56,6 +56,11 @@ class Outbox:
     def waiting(self) -> int:
         return self._queue.qsize()
 
+    def pending(self) -> list[str]:
+        """The names of the tasks queued or running."""
+        with self._lock:
+            return sorted(self._pending)
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
@@ -73,15 +78,20 @@ class Outbox:
                 with self._lock:
                     self._pending.discard(name)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Finish what is queued (up to `timeout` seconds), then stop the thread."""
+    def close(self, timeout: float = 5.0) -> bool:
+        """Finish what is queued, then stop the thread: never longer than `timeout` seconds in all, even with a full
+        queue behind a task that hangs. True when the thread has ended; False when time ran out (the thread is a
+        daemon: what it still runs ends with the process, what it had not started is not done)."""
+        deadline = time.monotonic() + max(0.0, timeout)
         thread = self._thread
-        if thread is not None and thread.is_alive():
-            try:
-                self._queue.put(None, timeout=timeout)
-            except queue.Full:
-                return
-            thread.join(timeout)
+        if thread is None or not thread.is_alive():
+            return True
+        try:
+            self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Full:
+            return False
+        thread.join(max(0.0, deadline - time.monotonic()))
+        return not thread.is_alive()
 
 
 class AlertQueue:
@@ -120,15 +130,19 @@ class AlertQueue:
         self._start()
         self._wake.set()
 
-    def counts(self) -> dict[str, int]:
-        """{queued, sent, dropped, failed}: over every session for a database-backed queue, else this one's."""
+    def counts(self, db: Any = None) -> dict[str, int]:
+        """{queued, sent, dropped, failed}: over every session for a database-backed queue, else this one's. `db`: an
+        open connection to the same database file (else one is opened for the call)."""
         if self.db_path is not None and self.db_path.exists():
             from app.storage import outbox as repo
             from app.storage.db import Database
 
             try:
-                with Database(self.db_path) as db:
+                if db is not None:
                     out = repo.counts(db, self.channel)
+                else:
+                    with Database(self.db_path) as own:
+                        out = repo.counts(own, self.channel)
                 out["queued"] += len(self._handoff)
                 return out
             except ScalpDeskError:
@@ -212,16 +226,40 @@ class AlertQueue:
         repo.sent(db, self.channel, item.id)
         self.sent += 1
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Send what is due for up to `timeout` seconds, then stop; the rest stays queued in the database."""
+    def close(self, timeout: float = 5.0) -> bool:
+        """Send what is due, then stop: never longer than `timeout` seconds, even when a send hangs. What is not sent
+        stays queued in the database for the next start (messages posted while the sender hung are stored here
+        first). True when the sender thread has ended."""
+        deadline = time.monotonic() + max(0.0, timeout)
         thread = self._thread
         if thread is None or not thread.is_alive():
             if not self._handoff:
-                return
+                return True
             self._start()
             thread = self._thread
-        self._deadline = time.monotonic() + timeout
+        self._deadline = deadline
         self._stopping.set()
         self._wake.set()
-        if thread is not None:
-            thread.join(timeout + 1.0)
+        if thread is None:
+            return True
+        store_s = 0.25 if self.db_path is not None else 0.0  # kept back to store what the sender could not
+        thread.join(max(0.0, deadline - time.monotonic() - store_s))
+        if not thread.is_alive():
+            return True
+        self._store_left()
+        return False
+
+    def _store_left(self) -> None:
+        """The sender is stuck in a send: the messages posted meanwhile go to the database from here, so an exit
+        does not lose them (the sender takes from the same hand-off under the lock: none is stored twice)."""
+        if self.db_path is None or not (self._handoff or self._unsaved_drops):
+            return
+        from app.storage import outbox as repo
+        from app.storage.db import Database
+
+        try:
+            with Database(self.db_path) as db:
+                self._store(db, repo)
+        except ScalpDeskError as exc:
+            self.last_error = str(exc)
+            log.error("%s: %d messages could not be stored at exit: %s", self.channel, len(self._handoff), exc)
