@@ -152,3 +152,28 @@ def test_track_leads_with_net_expectancy_and_the_account_never_a_sum_of_returns(
     assert net < next(i for i, x in enumerate(lines) if "Win rate" in x)
     assert "per trade after 0.24% round-trip costs" in lines[net] and "Account (" in text
     assert "not enough history to judge (30 needed)" in text and "break-even" not in text
+
+
+def test_a_backtest_says_what_the_import_fixed_in_each_file(isolated_home, tmp_path):
+    """Issue 20 item 5: unsorted and duplicate rows were accepted without a word; the JSON now names them."""
+    from app.market.simulated import generate
+
+    c = generate(["ADA/USDT", "XRP/USDT"], "5m", 600, seed=1)
+    paths = []
+    for sym, mess in (("ADA/USDT", True), ("XRP/USDT", False)):
+        s = c[sym]
+        rows = [",".join(map(str, r)) for r in zip(s.time, s.open, s.high, s.low, s.close, s.volume, strict=True)]
+        if mess:
+            rows[10], rows[11] = rows[11], rows[10]  # one pair swapped
+            rows += rows[100:103]  # three rows again at the end
+        p = tmp_path / f"{sym.replace('/', '_')}-5m.csv"
+        p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows))
+        paths.append(str(p))
+    proc = run("backtest", "--data", *paths, "--json", home=isolated_home)
+    data = {d["symbol"]: d for d in json.loads(proc.stdout)["data"]}
+    assert data["ADA/USDT"]["candles"] == 600
+    notes = data["ADA/USDT"]["import_notes"]
+    assert any("out of time order were sorted" in n for n in notes)
+    assert "3 rows with a duplicate timestamp were dropped (the first kept)" in notes
+    assert data["XRP/USDT"]["import_notes"] == []
+    assert "duplicate timestamp" in proc.stderr  # and said while loading

@@ -30,6 +30,7 @@ class Candles:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    notes: tuple[str, ...] = ()  # what the import fixed or assumed (app.market.files.ImportReport.notes)
 
     def __post_init__(self) -> None:
         n = len(self.time)
@@ -47,12 +48,12 @@ class Candles:
     def slice(self, start: int, stop: int | None = None) -> Candles:
         s = slice(start, stop)
         return Candles(self.symbol, self.timeframe, self.time[s], self.open[s], self.high[s], self.low[s],
-                       self.close[s], self.volume[s])
+                       self.close[s], self.volume[s], self.notes)
 
     def take(self, rows: np.ndarray) -> Candles:
         """The candles at positions (or a boolean mask) `rows`."""
-        return Candles(self.symbol, self.timeframe, *(getattr(self, k)[rows] for k in
-                                                      ("time", "open", "high", "low", "close", "volume")))
+        return Candles(self.symbol, self.timeframe, self.time[rows], self.open[rows], self.high[rows],
+                       self.low[rows], self.close[rows], self.volume[rows], self.notes)
 
     def until(self, time_ms: int) -> Candles:
         """Candles whose open time is <= time_ms (a history cut)."""

@@ -14,7 +14,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,7 @@ def _build(path: Path, time: np.ndarray, cols: dict[str, np.ndarray], line_of: n
                           naive)
     if report.notes:
         log.warning("%s: %s", file, "; ".join(report.notes))
+        candles = replace(candles, notes=tuple(report.notes))
     return candles, report
 
 

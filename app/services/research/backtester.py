@@ -51,7 +51,7 @@ def describe(c: Candles) -> dict[str, Any]:
     g = gaps(c.time, c.tf_ms)
     return {"symbol": c.symbol, "timeframe": c.timeframe, "candles": len(c),
             "first": int(c.time[0]) if len(c) else None, "last": int(c.time[-1]) if len(c) else None,
-            "gaps": len(g), "gap_list": [[a, b] for a, b in g[:50]]}
+            "gaps": len(g), "gap_list": [[a, b] for a, b in g[:50]], "import_notes": list(c.notes)}
 
 
 def symbol_seed(symbol: str, timeframe: str, seed: int) -> np.random.Generator:
