@@ -107,9 +107,9 @@ def test_a_backtest_over_several_files_finishes_and_leaves_no_process(run, tmp_p
     out = json.loads(run("backtest", "--data", *_sample_files(tmp_path), "--db", db, "--json", timeout=900).stdout)
     print(f"bundle backtest, 4 files: {time.monotonic() - t0:.1f} s")
     assert out["run_id"] == 1 and out["signals"] > 0
-    if out["enough_history"]:
+    if out["expectancy"]["ci_low"] is not None:
         assert out["verdict"] in ("PROFITABLE", "EDGE_BELOW_COSTS", "NO_EDGE", "WORSE_THAN_RANDOM")
-    else:  # the sample spans two days: too few to cluster by day, and the bundle says so instead of judging
+    else:  # the sample's trades fall on one day: no interval clustered by day, and the bundle says so, not judging
         assert out["verdict"] is None and out["verdict_text"].startswith("not enough history")
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout if os.name == "posix" else ""
     assert str(EXE) not in ps  # no worker or hidden window outlives the command
