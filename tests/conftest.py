@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# As in the app (app.ui.app._collect_in_gui_thread): the cycle collector never runs in another thread, where it
+# could tear down a Qt object left by an earlier test (a fake server's thread once deadlocked the suite so).
+# It runs between tests, in the main thread, at the interpreter's usual thresholds.
+gc.disable()
+_GC_THRESHOLDS = gc.get_threshold()
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared/data beside the checkout; SCALPDESK_TEST_SHARED=/nowhere runs the suite as a fresh clone would
@@ -17,6 +23,16 @@ RECORDINGS = SHARED / "binance-api-recordings"
 
 needs_real_data = pytest.mark.skipif(not REAL.is_dir(), reason=f"real candles not found at {REAL} "
                                      "(../shared/data is beside the checkout on CI)")
+
+
+@pytest.fixture(autouse=True)
+def _collect_in_main_thread():
+    yield
+    counts = gc.get_count()
+    for gen in (2, 1, 0):
+        if counts[gen] > _GC_THRESHOLDS[gen]:
+            gc.collect(gen)
+            break
 
 
 @pytest.fixture(autouse=True)

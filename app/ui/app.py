@@ -42,6 +42,22 @@ def _install_excepthooks(app: Any, window: Any) -> None:
     threading.excepthook = lambda args: hook(args.exc_type, args.exc_value, args.exc_traceback)
 
 
+_GC: Any = None
+
+
+def _collect_in_gui_thread() -> None:
+    """Python's cycle collector runs in whichever thread allocates when a threshold is passed: in a worker, a
+    fake server's or the stream's thread it can destroy a Qt widget that became garbage there, which deadlocks
+    or crashes (seen: a dialog's QMenu torn down in an HTTP thread while the GUI thread deleted its actions).
+    Automatic collection is turned off and the same thresholds are checked once a second on the GUI thread
+    (pyqtgraph's GarbageCollector). Reference counting frees everything else at once, as before."""
+    global _GC
+    if _GC is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _GC = GarbageCollector(interval=1.0)
+
+
 def _logging() -> None:
     from app import paths
     from app.security import RedactingFilter
@@ -156,6 +172,7 @@ def run_gui(argv: list[str]) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ScalpDesk")
     app.setOrganizationName("ScalpDesk")
+    _collect_in_gui_thread()
     from PySide6.QtGui import QIcon
 
     app.setWindowIcon(QIcon(str(paths.resource_path("icons", "scalpdesk.png"))))
