@@ -25,6 +25,15 @@ needs_real_data = pytest.mark.skipif(not REAL.is_dir(), reason=f"real candles no
                                      "(../shared/data is beside the checkout on CI)")
 
 
+def write_csv(folder: Path, candles) -> str:
+    """`candles` as `<BASE_QUOTE>-<tf>.csv` in `folder` (the import format a user would hand over); its path."""
+    p = folder / f"{candles.symbol.replace('/', '_')}-{candles.timeframe}.csv"
+    rows = zip(candles.time.tolist(), candles.open.tolist(), candles.high.tolist(), candles.low.tolist(),
+               candles.close.tolist(), candles.volume.tolist(), strict=True)
+    p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(",".join(map(str, r)) for r in rows))
+    return str(p)
+
+
 @pytest.fixture(autouse=True)
 def _collect_in_main_thread():
     yield

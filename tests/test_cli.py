@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REAL, ROOT, needs_real_data, run_cli
+from tests.conftest import REAL, ROOT, needs_real_data, run_cli, write_csv
 
 
 def run(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -34,10 +34,8 @@ def test_scan_files(isolated_home, tmp_path):
     from app.market.simulated import generate
 
     c = generate(["ADA/USDT"], "1m", 600, seed=1)["ADA/USDT"]
-    p = tmp_path / "ADA_USDT-1m.csv"
-    rows = zip(c.time, c.open, c.high, c.low, c.close, c.volume, strict=True)
-    p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(",".join(map(str, r)) for r in rows))
-    out = json.loads(run("scan", "--source", "files", "--data", str(p), "--lookback", "300", "--json",
+    p = write_csv(tmp_path, c)
+    out = json.loads(run("scan", "--source", "files", "--data", p, "--lookback", "300", "--json",
                          home=isolated_home).stdout)
     assert out["source"] == "FILES" and out["last_candle"]["ADA/USDT"] == int(c.time[-1])
 

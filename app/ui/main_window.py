@@ -155,16 +155,8 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.watch_dock = self._dock("Watchlist", "watchlist_dock", self.watch, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.sizing = SizingPanel()
         self.why = WhyPanel(clock=self.clock)
-        signal = QWidget()
-        sl = QVBoxLayout(signal)
-        sl.setContentsMargins(0, 0, 0, 0)
-        sl.addWidget(self.sizing)
-        sl.addWidget(self.why)
-        sl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(signal)
-        scroll.setWidgetResizable(True)
-        self.signal_dock = self._dock("Signal", "signal_dock", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.signal_dock = self._dock("Signal", "signal_dock", _scrolling(self.sizing, self.why, margins=0),
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
         self.stats_label = stats_label()
         self.history_offer = QLabel("No backtest yet, so every historical accuracy reads \"not enough history\". "
                                     "Build history in the background: backtest imported or simulated candles, "
@@ -172,17 +164,11 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         self.history_offer.setWordWrap(True)
         self.history_button = QPushButton("&Build history…")
         self.history_button.clicked.connect(self.build_history)
-        side = QWidget()
-        side_lay = QVBoxLayout(side)
         for offer in (self.history_offer, self.history_button):
             offer.setVisible(False)
-            side_lay.addWidget(offer)
-        side_lay.addWidget(self.stats_label)
-        side_lay.addStretch(1)
-        stats_scroll = QScrollArea()
-        stats_scroll.setWidget(side)
-        stats_scroll.setWidgetResizable(True)
-        self.stats_dock = self._dock("Statistics", "stats_dock", stats_scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.stats_dock = self._dock("Statistics", "stats_dock",
+                                     _scrolling(self.history_offer, self.history_button, self.stats_label),
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
         self.alerts_dock = self._dock("Alerts", "alerts_dock", QWidget(), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.stats_dock, self.alerts_dock)
         self.stats_dock.raise_()
@@ -397,3 +383,18 @@ class MainWindow(RefreshMixin, SelectionMixin, DeskActionsMixin, QMainWindow):
         from app.ui.dialogs import about_text
 
         QMessageBox.about(self, "About ScalpDesk", about_text())
+
+
+def _scrolling(*widgets: QWidget, margins: int | None = None) -> QScrollArea:
+    """The widgets stacked top-down (room left below them) in a scroll area, as a dock's content."""
+    inner = QWidget()
+    lay = QVBoxLayout(inner)
+    if margins is not None:
+        lay.setContentsMargins(margins, margins, margins, margins)
+    for w in widgets:
+        lay.addWidget(w)
+    lay.addStretch(1)
+    scroll = QScrollArea()
+    scroll.setWidget(inner)
+    scroll.setWidgetResizable(True)
+    return scroll

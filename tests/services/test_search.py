@@ -14,6 +14,7 @@ from app.core.outcomes import Costs
 from app.core.signals import EngineConfig
 from app.market.simulated import SimParams, generate
 from app.services.research.search import Grid, search
+from tests.conftest import write_csv
 
 SYMBOLS = ["SOL/USDT", "DOGE/USDT", "AVAX/USDT"]
 GRID = Grid(min_score=(50, 60, 70), sl_atr=(1.0, 2.0), tp_atr=(2.0, 4.0), max_hold=(12, 48))
@@ -86,14 +87,7 @@ def test_result_keys_and_words():
 
 
 def _files(tmp_path, data):
-    paths = []
-    for c in data:
-        p = tmp_path / f"{c.symbol.replace('/', '_')}-{c.timeframe}.csv"
-        rows = zip(c.time.tolist(), c.open.tolist(), c.high.tolist(), c.low.tolist(), c.close.tolist(),
-                   c.volume.tolist(), strict=True)
-        p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(",".join(map(str, r)) for r in rows))
-        paths.append(str(p))
-    return paths
+    return [write_csv(tmp_path, c) for c in data]
 
 
 GRID_ARGS = ["--min-scores", "50,60,70", "--sl", "1,2", "--tp", "2,4", "--hold", "12,48"]

@@ -11,18 +11,12 @@ from app.market.simulated import SimParams, generate
 from app.settings import load
 from app.ui.search_dialog import SearchDialog
 from app.ui.workers import JobManager
+from tests.conftest import write_csv
 
 
 def _files(tmp_path, momentum):
-    out = []
-    for c in generate(["SOL/USDT", "DOGE/USDT", "AVAX/USDT"], "5m", 60_000, seed=10,
-                      params=SimParams(momentum=momentum)).values():
-        p = tmp_path / f"{c.symbol.replace('/', '_')}-5m.csv"
-        rows = zip(c.time.tolist(), c.open.tolist(), c.high.tolist(), c.low.tolist(), c.close.tolist(),
-                   c.volume.tolist(), strict=True)
-        p.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(",".join(map(str, r)) for r in rows))
-        out.append(str(p))
-    return out
+    return [write_csv(tmp_path, c) for c in generate(["SOL/USDT", "DOGE/USDT", "AVAX/USDT"], "5m", 60_000, seed=10,
+                                                     params=SimParams(momentum=momentum)).values()]
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
